@@ -1,0 +1,51 @@
+"""DeepMind Control Suite from pixels: `dmc_<domain>_<task>`."""
+import os
+
+import numpy as np
+
+
+class DMC:
+
+  def __init__(self, name, seed=0, size=(64, 64), action_repeat=2, fast_render=False, camera=None):
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    from dm_control import suite
+    domain, _, task = name.partition('_')
+    if (domain, task) not in suite.ALL_TASKS:
+      known = ', '.join(f'{d}_{t}' for d, t in suite.ALL_TASKS)
+      raise ValueError(f"Unknown DMC task '{name}'; known: {known}")
+    self._env = suite.load(domain, task, task_kwargs={'random': seed})
+    if fast_render:
+      from .metaworld import disable_shadows
+      disable_shadows(self._env.physics.model._model)
+    self._camera = (2 if domain == 'quadruped' else 0) if camera is None else camera
+    self._repeat = action_repeat
+    self._size = tuple(size)
+    spec = self._env.action_spec()
+    if not (np.all(spec.minimum == -1) and np.all(spec.maximum == 1)):
+      raise ValueError(f'DMC task {name} has actions outside [-1, 1]: {spec}')
+    self.obs_space = {'image': (self._size + (3,), 'uint8')}
+    self.act_dim = int(spec.shape[0])
+
+  def render(self):
+    return self._env.physics.render(*self._size, camera_id=self._camera)
+
+  def reset(self):
+    self._env.reset()
+    return self._obs(0.0, True, False, False)
+
+  def step(self, action):
+    reward = 0.0
+    for _ in range(self._repeat):
+      step = self._env.step(np.asarray(action, np.float64))
+      reward += step.reward or 0.0
+      if step.last():
+        break
+    # Time limits end episodes with discount 1; only a discount of 0 is terminal.
+    return self._obs(reward, False, step.last(), step.last() and step.discount == 0)
+
+  def _obs(self, reward, is_first, is_last, is_terminal):
+    return {'image': self.render(), 'reward': np.float32(reward), 'is_first': is_first,
+            'is_last': bool(is_last), 'is_terminal': bool(is_terminal)}
+
+  def close(self):
+    pass

@@ -1,0 +1,197 @@
+"""Neural network building blocks: dense/conv layers, MLP, GRU cell, encoder, decoder.
+
+Plain `tf.Module` code rather than Keras layers: every variable is created eagerly
+in the constructor (input sizes are known), so checkpoints are keyed by attribute
+path (`encoder/convs/0/kernel`) and never depend on creation order or on a first
+call; mixed precision is a cast at the matmul, controlled in one place.
+"""
+import numpy as np
+import tensorflow as tf
+
+from . import precision
+
+
+def get_act(name):
+  if name == 'none':
+    return tf.identity
+  if name == 'elu':
+    return tf.nn.elu
+  if name == 'relu':
+    return tf.nn.relu
+  if name == 'tanh':
+    return tf.tanh
+  raise ValueError(f"Unknown activation '{name}' (expected none, elu, relu or tanh).")
+
+
+def _glorot(shape, fan_in, fan_out):
+  limit = np.sqrt(6.0 / (fan_in + fan_out))
+  return tf.random.uniform(shape, -limit, limit, tf.float32)
+
+
+class Dense(tf.Module):
+
+  def __init__(self, din, dout, act='none', name=None):
+    super().__init__(name)
+    with self.name_scope:
+      self.kernel = tf.Variable(_glorot((din, dout), din, dout), name='kernel')
+      self.bias = tf.Variable(tf.zeros((dout,)), name='bias')
+    self.din, self.dout = din, dout
+    self._act = get_act(act)
+
+  def __call__(self, x):
+    dtype = precision.compute_dtype()
+    x = tf.cast(x, dtype)
+    shape = tf.shape(x)
+    flat = tf.reshape(x, [-1, self.din])
+    out = flat @ tf.cast(self.kernel, dtype) + tf.cast(self.bias, dtype)
+    out = tf.reshape(out, tf.concat([shape[:-1], [self.dout]], 0))
+    return self._act(out)
+
+
+class LayerNorm(tf.Module):
+  """Layer norm over the last axis, computed in float32 for stability."""
+
+  def __init__(self, dim, eps=1e-3, name=None):
+    super().__init__(name)
+    with self.name_scope:
+      self.scale = tf.Variable(tf.ones((dim,)), name='scale')
+      self.offset = tf.Variable(tf.zeros((dim,)), name='offset')
+    self._eps = eps
+
+  def __call__(self, x):
+    dtype = x.dtype
+    x = tf.cast(x, tf.float32)
+    mean, var = tf.nn.moments(x, [-1], keepdims=True)
+    x = (x - mean) * tf.math.rsqrt(var + self._eps) * self.scale + self.offset
+    return tf.cast(x, dtype)
+
+
+class MLP(tf.Module):
+  """`layers` hidden Dense layers of `units` with activation `act`."""
+
+  def __init__(self, din, layers, units, act='elu', name=None):
+    super().__init__(name)
+    with self.name_scope:
+      dims = [din] + [units] * layers
+      self.layers = [Dense(a, b, act, name=f'h{i}') for i, (a, b) in enumerate(zip(dims[:-1], dims[1:]))]
+    self.dout = dims[-1]
+
+  def __call__(self, x):
+    for layer in self.layers:
+      x = layer(x)
+    return x
+
+
+class GRUCell(tf.Module):
+  """Layer-normalised GRU of DreamerV2.
+
+  parts = LN(Dense(3D)([x; h])); reset, cand, update = split(parts)
+  cand = tanh(sigmoid(reset) * cand); update = sigmoid(update - 1)
+  h' = update * cand + (1 - update) * h
+  The -1 bias on the update gate makes the cell keep its state by default.
+  """
+
+  def __init__(self, din, size, name=None):
+    super().__init__(name)
+    with self.name_scope:
+      self.dense = Dense(din + size, 3 * size, name='dense')
+      self.norm = LayerNorm(3 * size, name='norm')
+    self.size = size
+
+  def __call__(self, x, h):
+    return self.from_parts(self.dense(tf.concat([tf.cast(x, h.dtype), h], -1)), h)
+
+  def from_parts(self, parts, h):
+    """Finishes a step from `Dense([x; h])`, so callers may precompute the x half."""
+    parts = self.norm(parts)
+    reset, cand, update = tf.split(parts, 3, -1)
+    cand = tf.tanh(tf.sigmoid(reset) * cand)
+    update = tf.sigmoid(update - 1)
+    return update * cand + (1 - update) * tf.cast(h, update.dtype)
+
+
+class Conv2D(tf.Module):
+
+  def __init__(self, din, dout, kernel, stride=2, act='none', name=None):
+    super().__init__(name)
+    with self.name_scope:
+      fan_in, fan_out = kernel * kernel * din, kernel * kernel * dout
+      self.kernel = tf.Variable(_glorot((kernel, kernel, din, dout), fan_in, fan_out), name='kernel')
+      self.bias = tf.Variable(tf.zeros((dout,)), name='bias')
+    self._stride = stride
+    self._act = get_act(act)
+
+  def __call__(self, x):
+    dtype = precision.compute_dtype()
+    x = tf.nn.conv2d(tf.cast(x, dtype), tf.cast(self.kernel, dtype), self._stride, 'VALID')
+    return self._act(x + tf.cast(self.bias, dtype))
+
+
+class ConvTranspose2D(tf.Module):
+
+  def __init__(self, din, dout, kernel, stride=2, act='none', name=None):
+    super().__init__(name)
+    with self.name_scope:
+      fan_in, fan_out = kernel * kernel * din, kernel * kernel * dout
+      self.kernel = tf.Variable(_glorot((kernel, kernel, dout, din), fan_in, fan_out), name='kernel')
+      self.bias = tf.Variable(tf.zeros((dout,)), name='bias')
+    self._k, self._stride, self._dout = kernel, stride, dout
+    self._act = get_act(act)
+
+  def __call__(self, x):
+    dtype = precision.compute_dtype()
+    batch, height, width = tf.shape(x)[0], x.shape[1], x.shape[2]
+    out_shape = [batch, (height - 1) * self._stride + self._k, (width - 1) * self._stride + self._k, self._dout]
+    x = tf.nn.conv2d_transpose(
+        tf.cast(x, dtype), tf.cast(self.kernel, dtype), out_shape, self._stride, 'VALID')
+    return self._act(x + tf.cast(self.bias, dtype))
+
+
+class Encoder(tf.Module):
+  """64x64x3 uint8 images -> flat embedding. 64 -> 31 -> 14 -> 6 -> 2 spatially."""
+
+  def __init__(self, depth=48, kernels=(4, 4, 4, 4), act='elu', image_size=64, name='encoder'):
+    super().__init__(name)
+    if image_size != 64:
+      raise ValueError(f'Encoder expects 64x64 images, got image size {image_size}.')
+    with self.name_scope:
+      dims = [3] + [depth * 2 ** i for i in range(len(kernels))]
+      self.convs = [Conv2D(a, b, k, 2, act, name=f'conv{i}')
+                    for i, (a, b, k) in enumerate(zip(dims[:-1], dims[1:], kernels))]
+    size = image_size
+    for k in kernels:
+      size = (size - k) // 2 + 1
+    self.embed_dim = size * size * dims[-1]
+
+  def __call__(self, image):
+    """image: [..., 64, 64, 3] uint8 -> [..., embed_dim] in the compute dtype."""
+    batch_shape = tf.shape(image)[:-3]
+    x = tf.reshape(image, tf.concat([[-1], tf.shape(image)[-3:]], 0))
+    x = tf.cast(x, tf.float32) / 255.0 - 0.5
+    for conv in self.convs:
+      x = conv(x)
+    x = tf.reshape(x, [-1, self.embed_dim])
+    return tf.reshape(x, tf.concat([batch_shape, [self.embed_dim]], 0))
+
+
+class Decoder(tf.Module):
+  """Feature -> mean image in [-0.5, 0.5]. 1 -> 5 -> 13 -> 30 -> 64 spatially."""
+
+  def __init__(self, feat_dim, depth=48, kernels=(5, 5, 6, 6), act='elu', name='decoder'):
+    super().__init__(name)
+    with self.name_scope:
+      self.project = Dense(feat_dim, 32 * depth, name='project')
+      dims = [32 * depth] + [depth * 2 ** i for i in reversed(range(len(kernels) - 1))] + [3]
+      acts = [act] * (len(kernels) - 1) + ['none']
+      self.convs = [ConvTranspose2D(a, b, k, 2, f, name=f'deconv{i}')
+                    for i, (a, b, k, f) in enumerate(zip(dims[:-1], dims[1:], kernels, acts))]
+    self._depth = depth
+
+  def __call__(self, feat):
+    """feat: [..., feat_dim] -> float32 image mean [..., 64, 64, 3]."""
+    batch_shape = tf.shape(feat)[:-1]
+    x = self.project(feat)
+    x = tf.reshape(x, [-1, 1, 1, 32 * self._depth])
+    for conv in self.convs:
+      x = conv(x)
+    return tf.cast(tf.reshape(x, tf.concat([batch_shape, tf.shape(x)[1:]], 0)), tf.float32)

@@ -1,0 +1,139 @@
+"""Episode replay: one atomic `.npz` file per episode, windows sampled into tf.data.
+
+An episode of N env steps has N + 1 entries: entry 0 is the reset observation
+(action zero, is_first), entry t holds o_t, the action a_{t-1} that led to it and
+the reward r_t received on arrival.
+"""
+import io
+import os
+import pathlib
+import threading
+import time
+import uuid
+
+import numpy as np
+
+KEYS = ('image', 'action', 'reward', 'is_first', 'is_last', 'is_terminal')
+
+
+def save_episode(directory, episode):
+  """Writes `episode` atomically (temp file + rename) and returns its path."""
+  length = len(episode['reward']) - 1
+  # Microseconds in the name keep files of one run in chronological order when sorted.
+  now = time.time()
+  stamp = time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)) + f'{int(now * 1e6) % 1_000_000:06d}'
+  path = pathlib.Path(directory) / f'{stamp}-{uuid.uuid4().hex[:12]}-{length}.npz'
+  buffer = io.BytesIO()
+  np.savez_compressed(buffer, **episode)
+  tmp = path.with_name(path.name + '.tmp')
+  tmp.write_bytes(buffer.getvalue())
+  os.replace(tmp, path)
+  return path
+
+
+def load_episode(path):
+  with np.load(path) as data:
+    return {k: data[k] for k in data.files}
+
+
+def episode_length(path):
+  """Env steps of an episode file, from its name when it follows our scheme."""
+  stem = pathlib.Path(path).stem
+  tail = stem.rsplit('-', 1)[-1]
+  if tail.isdigit():
+    return int(tail)
+  return len(load_episode(path)['reward']) - 1
+
+
+class Replay:
+
+  def __init__(self, directory, capacity, length, prioritize_ends=False, seed=0):
+    self.directory = pathlib.Path(directory)
+    self.directory.mkdir(parents=True, exist_ok=True)
+    self._capacity = int(capacity)
+    self._length = length
+    self._prioritize_ends = prioritize_ends
+    self._rng = np.random.default_rng(seed)
+    self._lock = threading.Lock()
+    self._episodes = {}  # Insertion-ordered: the oldest comes first.
+    self._stored = 0
+    self.total_steps = 0
+    self.total_episodes = 0
+    for tmp in self.directory.glob('*.npz.tmp'):
+      tmp.unlink()  # An interrupted write; the episode was never counted.
+    files = sorted(self.directory.glob('*.npz'))
+    lengths = [episode_length(f) for f in files]
+    self.total_steps = sum(lengths)
+    self.total_episodes = len(files)
+    keep, steps = [], 0
+    for path, length in reversed(list(zip(files, lengths))):
+      if steps + length > self._capacity and keep:
+        break
+      keep.append(path)
+      steps += length
+    for path in reversed(keep):
+      self._insert(path.name, load_episode(path))
+
+  def __len__(self):
+    return self._stored
+
+  def add(self, episode):
+    """episode: dict of lists or arrays, N + 1 entries each. Saves, then stores it."""
+    episode = {k: convert(np.asarray(v)) for k, v in episode.items()}
+    path = save_episode(self.directory, episode)
+    self.total_steps += len(episode['reward']) - 1
+    self.total_episodes += 1
+    self._insert(path.name, episode)
+    return path
+
+  def _insert(self, name, episode):
+    with self._lock:
+      self._episodes[name] = episode
+      self._stored += len(episode['reward']) - 1
+      while self._stored > self._capacity and len(self._episodes) > 1:
+        oldest = next(iter(self._episodes))
+        self._stored -= len(self._episodes.pop(oldest)['reward']) - 1
+
+  def sample_window(self):
+    """A window of `length` entries from a uniformly chosen episode; is_first at its start."""
+    with self._lock:
+      candidates = [e for e in self._episodes.values() if len(e['reward']) >= self._length]
+    if not candidates:
+      raise ValueError(f'No episode in {self.directory} has {self._length} entries to sample a window from.')
+    episode = candidates[self._rng.integers(len(candidates))]
+    total = len(episode['reward'])
+    available = total - self._length
+    # prioritize_ends draws the start from a range extended by `length` and clips
+    # it, so the last window of every episode is over-sampled.
+    upper = available + 1 + (self._length if self._prioritize_ends else 0)
+    start = min(int(self._rng.integers(upper)), available)
+    window = {k: episode[k][start: start + self._length] for k in KEYS}
+    window['is_first'] = window['is_first'].copy()
+    window['is_first'][0] = True
+    return window
+
+  def dataset(self, batch, prefetch=4):
+    """A tf.data pipeline of [batch, length] windows (imports TensorFlow lazily)."""
+    import tensorflow as tf
+    example = self.sample_window()
+    signature = {k: tf.TensorSpec((batch,) + v.shape, v.dtype) for k, v in example.items()}
+
+    def generator():
+      while True:
+        windows = [self.sample_window() for _ in range(batch)]
+        yield {k: np.stack([w[k] for w in windows]) for k in signature}
+
+    return tf.data.Dataset.from_generator(generator, output_signature=signature).prefetch(prefetch)
+
+  @staticmethod
+  def projected_bytes(capacity, obs_shape, act_dim):
+    per_step = int(np.prod(obs_shape)) + 4 * act_dim + 4 + 3
+    return int(capacity) * per_step
+
+
+def convert(value):
+  if np.issubdtype(value.dtype, np.floating):
+    return value.astype(np.float32)
+  if np.issubdtype(value.dtype, np.signedinteger):
+    return value.astype(np.int32)
+  return value

@@ -1,0 +1,164 @@
+"""The DreamerV2 world model: encoder, RSSM, heads, losses and imagination.
+
+Seams for extensions (each defaults to plain DreamerV2; `apv_ext` overrides them):
+  make_rssm(config, act_dim)     the RSSM that carries the actor's state
+  embed(data, seeds)             what the RSSM observes, plus extra losses/outputs
+  reward_target(data, outs)      target and per-step weight of the reward head
+  optimizer_groups()             parameter groups, each with its own optimiser
+  initial_latent / observe_step  the policy's opaque recurrent state
+Extra losses are returned by name and weighted by `loss_scales[name]`.
+"""
+import tensorflow as tf
+
+from . import dists
+from . import nets
+from . import ops
+from . import optim
+from . import rssm as rssm_lib
+
+
+class WorldModel(tf.Module):
+
+  def __init__(self, config, act_dim, name='wm'):
+    super().__init__(name)
+    self.config = config
+    self.act_dim = act_dim
+    with self.name_scope:
+      self.encoder = nets.Encoder(**config.encoder)
+      self.rssm = self.make_rssm(config, act_dim)
+      feat = self.rssm.feat_dim
+      self.heads = {'decoder': nets.Decoder(feat, **config.decoder, name='decoder')}
+      self.heads['reward'] = dists.Head(feat, (), **config.reward_head, name='reward')
+      if config.pred_discount:
+        self.heads['discount'] = dists.Head(feat, (), **config.discount_head, name='discount')
+      self.optimizers = {
+          key: optim.Adam(variables, **config.model_opt, name=f'opt_{key}')
+          for key, variables in self.optimizer_groups().items()}
+
+  # Seams ---------------------------------------------------------------------
+
+  def make_rssm(self, config, act_dim):
+    return rssm_lib.RSSM(self.encoder.embed_dim, act_dim, **config.rssm, name='rssm')
+
+  def embed(self, data, seeds):
+    """Returns (rssm input [B, T, E], extra losses dict, extra outputs dict)."""
+    return self.encoder(data['image']), {}, {}
+
+  def reward_target(self, data, outs):
+    """Returns (reward target [B, T], loss weight [B, T], metrics)."""
+    reward = tf.cast(data['reward'], tf.float32)
+    return reward, tf.ones_like(reward), {}
+
+  def optimizer_groups(self):
+    variables = list(self.encoder.trainable_variables) + list(self.rssm.trainable_variables)
+    for head in self.heads.values():
+      variables += list(head.trainable_variables)
+    return {'model': variables}
+
+  def initial_latent(self, batch):
+    return self.rssm.initial(batch)
+
+  def observe_step(self, latent, prev_action, obs, seed):
+    """One posterior step for acting. Returns (latent, feature for the actor)."""
+    embed = self.encoder(obs['image'])
+    post = self.rssm.obs_step(latent, prev_action, embed, obs['is_first'], seed)
+    return post, self.rssm.get_feat(post)
+
+  # Training ------------------------------------------------------------------
+
+  def loss(self, data, seeds):
+    """data: dict of [B, T, ...]; seeds [T, 2]. Returns (loss, outs, metrics)."""
+    embed, extra_losses, outs = self.embed(data, seeds)
+    post, prior = self.rssm.observe(embed, data['action'], data['is_first'], seeds)
+    kl_loss, kl_value = ops.kl_balance(post['logit'], prior['logit'], **self.config.kl)
+    feat = self.rssm.get_feat(post)
+    outs.update(post=post, prior=prior, feat=feat, embed=embed)
+    losses = {'kl': kl_loss, **extra_losses}
+    metrics = {}
+    for name, head in self.heads.items():
+      inp = feat if name in self.config.grad_heads else tf.stop_gradient(feat)
+      if name == 'decoder':
+        image = tf.cast(data['image'], tf.float32) / 255.0 - 0.5
+        losses['image'] = -tf.reduce_mean(dists.mse(head(inp), 3).log_prob(image))
+      elif name == 'reward':
+        target, weight, mets = self.reward_target(data, outs)
+        metrics.update(mets)
+        like = head(inp).log_prob(target)
+        losses['reward'] = -tf.reduce_sum(like * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
+      elif name == 'discount':
+        target = 1.0 - tf.cast(data['is_terminal'], tf.float32)
+        losses['discount'] = -tf.reduce_mean(head(inp).log_prob(target))
+    scales = self.config.loss_scales
+    total = sum(scales[k] * v for k, v in losses.items())
+    metrics.update({f'{k}_loss': v for k, v in losses.items()})
+    metrics['model_loss'] = total
+    metrics['model_kl'] = tf.reduce_mean(kl_value)
+    metrics['prior_ent'] = tf.reduce_mean(dists.categorical(prior['logit']).entropy())
+    metrics['post_ent'] = tf.reduce_mean(dists.categorical(post['logit']).entropy())
+    return total, outs, metrics
+
+  def train(self, data, seeds, loss_scale):
+    with tf.GradientTape() as tape:
+      loss, outs, metrics = self.loss(data, seeds)
+    metrics.update(optim.minimize(tape, loss, self.optimizers, loss_scale))
+    return outs, metrics
+
+  # Imagination ---------------------------------------------------------------
+
+  def imagine(self, actor, start, horizon, seeds):
+    """Rolls the actor out in the RSSM from every start state.
+
+    start: RSSM state of [N, ...]; seeds [horizon, 2, 2]. Returns a dict of
+    [horizon + 1, N, ...] with feat, action, discount and weight, where index 0 is
+    the start state (its action is zero: it came from the replay buffer).
+    """
+    feat0 = self.rssm.get_feat(start)
+    action0 = tf.zeros([tf.shape(feat0)[0], self.act_dim])
+
+    def step(prev, seed):
+      state, feat, _ = prev
+      action = actor(tf.stop_gradient(feat)).sample(seed[0])
+      state = self.rssm.img_step(state, action, seed[1])
+      return state, self.rssm.get_feat(state), action
+
+    states, feats, actions = tf.scan(step, seeds, (start, feat0, action0))
+    seq = {
+        'feat': tf.concat([feat0[None], feats], 0),
+        'action': tf.concat([action0[None], actions], 0),
+    }
+    if 'discount' in self.heads:
+      disc = self.heads['discount'](seq['feat']).mean()
+    else:
+      disc = self.config.discount * tf.ones(tf.shape(seq['feat'])[:-1])
+    seq['discount'] = disc
+    # A discount says whether the *next* state is valid, so the weight of state t
+    # is the product of the discounts before it: [1, d0, d0 d1, ...].
+    seq['weight'] = tf.stop_gradient(tf.math.cumprod(tf.concat([tf.ones_like(disc[:1]), disc[:-1]], 0), 0))
+    return seq
+
+  def openloop_video(self, data, seeds, context=5):
+    """Truth | reconstruction | open-loop prediction for a few sequences, [T, H, 3W, 3] uint8-ready floats.
+
+    The first `context` frames are observed; afterwards the prior is rolled out with
+    the recorded actions and decoded.
+    """
+    embed, _, _ = self.embed(data, seeds)
+    post, _ = self.rssm.observe(embed[:, :context], data['action'][:, :context],
+                                data['is_first'][:, :context], seeds[:context])
+    decoder = self.heads['decoder']
+    recon = decoder(self.rssm.get_feat(post)) + 0.5
+    last = {k: v[:, -1] for k, v in post.items()}
+    prior = self.rssm.imagine(data['action'][:, context:], last, seeds[context:])
+    openl = decoder(self.rssm.get_feat(prior)) + 0.5
+    return _video_grid(data['image'], recon, openl)
+
+
+def _video_grid(image, recon, openl):
+  truth = tf.cast(image, tf.float32) / 255.0
+  model = tf.concat([recon, openl], 1)
+  error = (model - truth + 1) / 2
+  video = tf.concat([truth, model, error], 2)  # [B, T, 3H, W, C]
+  video = tf.clip_by_value(video, 0.0, 1.0)
+  video = tf.transpose(video, [1, 2, 0, 3, 4])  # [T, 3H, B, W, C]
+  shape = tf.shape(video)
+  return tf.reshape(video, [shape[0], shape[1], shape[2] * shape[3], shape[4]])

@@ -1,0 +1,25 @@
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+
+def run_entry(script, *args, timeout=600, check=True):
+  """Runs an entry point as a user would; returns the CompletedProcess."""
+  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3'}
+  proc = subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], capture_output=True,
+                        text=True, timeout=timeout, env=env, cwd=ROOT)
+  if check and proc.returncode != 0:
+    raise AssertionError(f'{script} {" ".join(map(str, args))} failed ({proc.returncode}):\n'
+                         f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+  return proc
+
+
+@pytest.fixture
+def entry():
+  return run_entry

@@ -1,0 +1,43 @@
+"""Shapes of the encoder, decoder and RSSM, and RSSM resets at is_first."""
+import numpy as np
+import tensorflow as tf
+
+from dreamerv2 import nets, rssm
+
+
+def test_encoder_decoder_shapes():
+  enc = nets.Encoder(depth=4)
+  assert enc.embed_dim == 2 * 2 * 32
+  image = tf.constant(np.random.randint(0, 255, (2, 3, 64, 64, 3)), tf.uint8)
+  embed = enc(image)
+  assert embed.shape == (2, 3, 128)
+  dec = nets.Decoder(feat_dim=10, depth=4)
+  assert dec(tf.zeros((2, 3, 10))).shape == (2, 3, 64, 64, 3)
+  assert nets.Encoder(depth=48).embed_dim == 1536
+
+
+def test_rssm_observe_imagine_shapes():
+  model = rssm.RSSM(embed_dim=7, action_dim=2, deter=8, hidden=6, stoch=3, discrete=4)
+  B, T = 2, 5
+  seeds = tf.zeros((T, 2), tf.int32) + tf.range(T)[:, None]
+  post, prior = model.observe(tf.random.normal((B, T, 7)), tf.random.normal((B, T, 2)), tf.zeros((B, T), bool), seeds)
+  assert post['deter'].shape == (B, T, 8) and post['stoch'].shape == (B, T, 3, 4)
+  assert prior['logit'].shape == (B, T, 3, 4)
+  assert model.get_feat(post).shape == (B, T, 3 * 4 + 8)
+  last = {k: v[:, -1] for k, v in post.items()}
+  imagined = model.imagine(tf.random.normal((B, 4, 2)), last, seeds[:4])
+  assert imagined['deter'].shape == (B, 4, 8) and imagined['stoch'].shape == (B, 4, 3, 4)
+
+
+def test_rssm_resets_state_at_is_first():
+  model = rssm.RSSM(embed_dim=7, action_dim=2, deter=8, hidden=6, stoch=3, discrete=4)
+  embed = tf.random.normal((1, 7))
+  action = tf.random.normal((1, 2))
+  seed = tf.constant([3, 4])
+  fresh = model.obs_step(model.initial(1), tf.zeros((1, 2)), embed, tf.constant([False]), seed)
+  garbage = {k: tf.random.normal(v.shape) for k, v in model.initial(1).items()}
+  reset = model.obs_step(garbage, action, embed, tf.constant([True]), seed)
+  kept = model.obs_step(garbage, action, embed, tf.constant([False]), seed)
+  np.testing.assert_allclose(reset['deter'].numpy(), fresh['deter'].numpy(), atol=1e-6)
+  np.testing.assert_allclose(reset['logit'].numpy(), fresh['logit'].numpy(), atol=1e-5)
+  assert not np.allclose(kept['deter'].numpy(), fresh['deter'].numpy())
