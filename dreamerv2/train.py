@@ -13,7 +13,7 @@ def make_agent(config, act_dim, log=print):
 
 
 def main(argv=None, make_agent=make_agent):
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
   from dreamerv2 import config as config_lib
   from dreamerv2 import errors
   from dreamerv2 import run

@@ -30,9 +30,7 @@ def env_kwargs(config, task=None):
   """The constructor arguments of a task's environment, from the config."""
   suite, name = parse_task(task or config.task)
   kwargs = dict(name=name, size=tuple(config.env.size), action_repeat=config.env.action_repeat,
-                fast_render=config.env.fast_render)
+                fast_render=config.env.fast_render, length=config.env.length)
   if suite == 'metaworld':
     kwargs['camera'] = config.env.camera
-  if suite == 'dummy':
-    kwargs['length'] = config.env.dummy_length
   return suite, kwargs

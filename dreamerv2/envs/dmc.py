@@ -6,7 +6,7 @@ import numpy as np
 
 class DMC:
 
-  def __init__(self, name, seed=0, size=(64, 64), action_repeat=2, fast_render=False, camera=None):
+  def __init__(self, name, seed=0, size=(64, 64), action_repeat=2, fast_render=False, length=0, camera=None):
     os.environ.setdefault('MUJOCO_GL', 'egl')
     from dm_control import suite
     domain, _, task = name.partition('_')
@@ -19,6 +19,7 @@ class DMC:
       disable_shadows(self._env.physics.model._model)
     self._camera = (2 if domain == 'quadruped' else 0) if camera is None else camera
     self._repeat = action_repeat
+    self._length = length  # Agent steps; 0 keeps the task's own time limit.
     self._size = tuple(size)
     spec = self._env.action_spec()
     if not (np.all(spec.minimum == -1) and np.all(spec.maximum == 1)):
@@ -31,6 +32,7 @@ class DMC:
 
   def reset(self):
     self._env.reset()
+    self._step = 0
     return self._obs(0.0, True, False, False)
 
   def step(self, action):
@@ -40,8 +42,10 @@ class DMC:
       reward += step.reward or 0.0
       if step.last():
         break
+    self._step += 1
     # Time limits end episodes with discount 1; only a discount of 0 is terminal.
-    return self._obs(reward, False, step.last(), step.last() and step.discount == 0)
+    terminal = step.last() and step.discount == 0
+    return self._obs(reward, False, step.last() or self._step == self._length, terminal)
 
   def _obs(self, reward, is_first, is_last, is_terminal):
     return {'image': self.render(), 'reward': np.float32(reward), 'is_first': is_first,

@@ -6,12 +6,12 @@ class Dummy:
   """`dummy_image`. A 2-D point moved by the first two action dims; reward is minus the
   distance to a target drawn per episode. Renders the point and target as squares."""
 
-  def __init__(self, name='image', seed=0, size=(64, 64), action_repeat=1, fast_render=False, length=50):
+  def __init__(self, name='image', seed=0, size=(64, 64), action_repeat=1, fast_render=False, length=0):
     if name != 'image':
       raise ValueError(f"Unknown dummy task '{name}' (only dummy_image exists).")
     self._rng = np.random.default_rng(seed)
     self._size = tuple(size)
-    self._length = length
+    self._length = length or 50
     self._repeat = action_repeat
     self.obs_space = {'image': (self._size + (3,), 'uint8')}
     self.act_dim = 2

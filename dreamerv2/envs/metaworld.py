@@ -11,14 +11,14 @@ def disable_shadows(model):
 
 
 class MetaWorld:
-  """`reach` -> `reach-v3`. Episodes of 500 steps that truncate and never terminate.
+  """`reach` -> `reach-v3`. Episodes of 500 steps (or `length`) that truncate and never terminate.
 
   Object and goal positions are re-drawn at every reset from this env's own seeded
   RNG. `log_success` is the per-step success flag; episode success is success at
   any step (computed by the logger).
   """
 
-  def __init__(self, name, seed=0, size=(64, 64), camera='corner', action_repeat=1, fast_render=False):
+  def __init__(self, name, seed=0, size=(64, 64), camera='corner', action_repeat=1, fast_render=False, length=0):
     os.environ.setdefault('MUJOCO_GL', 'egl')
     import metaworld
     task = name.replace('_', '-') + '-v3'
@@ -34,6 +34,7 @@ class MetaWorld:
     if fast_render:
       disable_shadows(env.model)
     self._env = env
+    self._length = min(length or env.max_path_length, env.max_path_length)
     self._repeat = action_repeat
     self._size = tuple(size)
     self.obs_space = {'image': (self._size + (3,), 'uint8'), 'state': ((39,), 'float32')}
@@ -45,6 +46,7 @@ class MetaWorld:
 
   def reset(self):
     state, _ = self._env.reset()
+    self._step = 0
     return self._obs(state, 0.0, True, False, 0.0)
 
   def step(self, action):
@@ -56,7 +58,8 @@ class MetaWorld:
       success = max(success, float(info['success']))
       if truncated:
         break
-    return self._obs(state, reward, False, truncated, success)
+    self._step += 1
+    return self._obs(state, reward, False, truncated or self._step >= self._length, success)
 
   def _obs(self, state, reward, is_first, is_last, success):
     return {
