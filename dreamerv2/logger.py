@@ -2,6 +2,7 @@
 import contextlib
 import json
 import pathlib
+import re
 
 import elements
 import numpy as np
@@ -30,8 +31,21 @@ def _keep_gpus_visible():
     tf.config.set_visible_devices = original
 
 
+class TerminalOutput(elements.logger.TerminalOutput):
+  """Prints only the metrics matching `pattern`, and nothing when none match."""
+
+  def __init__(self, pattern=r'.*'):
+    super().__init__(pattern)
+    self._regex = re.compile(pattern)
+
+  def __call__(self, summaries):
+    summaries = [s for s in summaries if self._regex.search(s[1])]
+    if summaries:
+      super().__call__(summaries)
+
+
 def make_logger(logdir, step_fn, tensorboard=True, terminal_pattern=r'.*'):
-  outputs = [elements.logger.TerminalOutput(terminal_pattern),
+  outputs = [TerminalOutput(terminal_pattern),
              elements.logger.JSONLOutput(str(logdir), 'metrics.jsonl')]
   if tensorboard:
     with _keep_gpus_visible():

@@ -23,8 +23,14 @@ def save_episode(directory, episode):
   now = time.time()
   stamp = time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)) + f'{int(now * 1e6) % 1_000_000:06d}'
   path = pathlib.Path(directory) / f'{stamp}-{uuid.uuid4().hex[:12]}-{length}.npz'
+  return save_npz(path, **episode)
+
+
+def save_npz(path, **arrays):
+  """Compressed npz written to a temp file and renamed, so readers never see half a file."""
+  path = pathlib.Path(path)
   buffer = io.BytesIO()
-  np.savez_compressed(buffer, **episode)
+  np.savez_compressed(buffer, **arrays)
   tmp = path.with_name(path.name + '.tmp')
   tmp.write_bytes(buffer.getvalue())
   os.replace(tmp, path)

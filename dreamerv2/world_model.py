@@ -150,10 +150,10 @@ class WorldModel(tf.Module):
     last = {k: v[:, -1] for k, v in post.items()}
     prior = self.rssm.imagine(data['action'][:, context:], last, seeds[context:])
     openl = decoder(self.rssm.get_feat(prior)) + 0.5
-    return _video_grid(data['image'], recon, openl)
+    return video_grid(data['image'], recon, openl)
 
 
-def _video_grid(image, recon, openl):
+def video_grid(image, recon, openl):
   truth = tf.cast(image, tf.float32) / 255.0
   model = tf.concat([recon, openl], 1)
   error = (model - truth + 1) / 2

@@ -1,0 +1,121 @@
+"""Action-free pre-training on videos (APV stage 1).
+
+  python apv_ext/train_video.py --configs metaworld_pretrain --load_logdir VIDEOS --logdir DIR
+VIDEOS is a folder of .npz files (or a dreamerv2 run), video files or an RLBench
+dataset. Without --load_logdir, a small set of expert Meta-world videos is
+collected once into the cache and used. `--steps` counts gradient updates here.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def default_dataset(config, log=print):
+  """The embedded default: expert videos of unseen Meta-world tasks, collected once."""
+  from apv_ext import collect
+  video = config.video
+  cache = pathlib.Path(video.cache or '~/.cache/apv').expanduser()
+  render = 'fast' if config.env.fast_render else 'full'
+  tasks = list(collect.DEFAULT_TASKS[:video.default_tasks])
+  out = cache / f'metaworld-{len(tasks)}x{video.default_episodes}x{video.default_length}-{config.env.size[0]}-{render}'
+  if (out / 'complete').exists():
+    return out
+  log(f'Collecting the default pre-training videos into {out} ({len(tasks)} unseen Meta-world tasks x '
+      f'{video.default_episodes} expert episodes, {render} rendering); this happens once.')
+  cmd = [sys.executable, str(ROOT / 'scripts' / 'collect_metaworld_videos.py'), '--out', str(out),
+         '--tasks', *tasks, '--episodes', str(video.default_episodes), '--length', str(video.default_length),
+         '--size', str(config.env.size[0]), '--camera', config.env.camera, '--seed', str(config.seed)]
+  if config.env.fast_render:
+    cmd.append('--fast_render')
+  # A fresh interpreter: MuJoCo's renderer must not share a process with TensorFlow.
+  subprocess.run(cmd, check=True)
+  (out / 'complete').write_text('')
+  return out
+
+
+def train(config, log=print):
+  import tensorflow as tf
+  from tqdm import tqdm
+  from dreamerv2 import checkpoint as ckpt_lib
+  from dreamerv2 import config as config_lib
+  from dreamerv2 import logger as logger_lib
+  from dreamerv2 import run
+  from apv_ext import pretrain
+  from apv_ext import video_data
+
+  logdir = config_lib.prepare_logdir(config.logdir)
+  run.seed_everything(config.seed)
+  path = config.load_logdir or default_dataset(config, log)
+  video = config.video
+  data = video_data.VideoDataset(
+      path, video.length, video.batch, config.env.size[0], video.format, tuple(video.cameras), video.heldout,
+      video.prioritize_ends, seed=config.seed, log=log)
+  config.save(str(logdir / 'config.yaml'))
+  model = pretrain.VideoModel(config)
+  ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', model=model)
+  state = ckpt.load() or {'updates': 0}
+  if state['updates']:
+    log(f"Resumed from checkpoint at {state['updates']} updates.")
+  state['dataset'] = str(path)
+  updates = state['updates']
+  logger = logger_lib.make_logger(logdir, lambda: updates, terminal_pattern=r'^valid/')
+  batches = iter(data.dataset())
+  valid = {k: tf.constant(v) for k, v in data.validation_batch().items()}
+  mean = logger_lib.Mean()
+
+  def evaluate():
+    logger.add(model.evaluate(valid), prefix='valid')
+    if config.log_videos:
+      openloop = model.report(valid)
+      logger.add({'openloop': openloop}, prefix='report')
+      logger_lib.write_video(logdir / 'videos' / f'openloop-{updates:09d}.mp4', openloop)
+    logger.write()
+
+  if updates == 0:
+    evaluate()
+  bar = tqdm(total=config.steps, initial=updates, unit='update', desc='pre-training', dynamic_ncols=True)
+  start, last = time.time(), updates
+  while updates < config.steps:
+    metrics = model.train(next(batches))
+    mean.add(metrics)
+    updates += 1
+    bar.update(1)
+    if updates % config.log_every == 0 or updates == config.steps:
+      result = mean.result()
+      bar.set_postfix(image=f"{result['image_loss']:.1f}", kl=f"{result['model_kl']:.2f}")
+      logger.add(result, prefix='train')
+      logger.add({'updates_per_sec': (updates - last) / max(time.time() - start, 1e-9)}, prefix='perf')
+      logger.write()
+      start, last = time.time(), updates
+    if updates % config.eval_every == 0 or updates == config.steps:
+      evaluate()
+    if updates % config.save_every == 0 or updates == config.steps:
+      state['updates'] = updates
+      ckpt.save(updates, state)
+  bar.close()
+  state['updates'] = updates
+  ckpt.save(updates, state)
+  logger.close()
+  log(f'Pre-training done: {updates} updates. Checkpoint in {logdir / "checkpoint"}; '
+      f'fine-tune with --load_logdir {logdir}')
+  return logdir
+
+
+def main(argv=None):
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+  from dreamerv2 import config as config_lib
+  from dreamerv2 import errors
+  try:
+    config = config_lib.parse(sys.argv[1:] if argv is None else argv)
+    train(config)
+  except errors.UserError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,151 @@
+"""Benchmarks: ms per update, env steps/s and peak RSS, printed as a table.
+
+  python scripts/benchmark.py                       # everything, fp32, jit auto
+  python scripts/benchmark.py --only dv2_paper --precision bf16 --jit True
+Each model row runs in its own process so that its peak RSS is its own.
+Wall time on a shared machine is noisy: CPU seconds per update are printed too.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT) if ROOT not in sys.path else None
+
+# name: (configs, description)
+MODELS = {
+    'dv2_paper': (['metaworld'], 'DreamerV2, RSSM 1024, batch 50x50 (Meta-world fine-tuning size)'),
+    'dv2_default': (['defaults'], 'DreamerV2, RSSM 200, batch 16x50 (DreamerV2 default size)'),
+    'apv_paper': (['metaworld'], 'APV fine-tuning, RSSM 1024+1024, batch 50x50, bonus on'),
+    'pretrain_paper': (['metaworld_pretrain'], 'APV action-free pre-training, RSSM 1024, batch 16x25'),
+}
+ENVS = {
+    'metaworld': ('metaworld', dict(name='reach', camera='corner')),
+    'dmc': ('dmc', dict(name='walker_walk')),
+}
+
+
+def peak_rss_gib():
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+
+def random_batch(config, act_dim, batch, length):
+  import tensorflow as tf
+  rng = np.random.default_rng(0)
+  is_first = np.zeros((batch, length), bool)
+  is_first[:, 0] = True
+  return {
+      'image': tf.constant(rng.integers(0, 255, (batch, length, 64, 64, 3), dtype=np.uint8)),
+      'action': tf.constant(rng.uniform(-1, 1, (batch, length, act_dim)).astype(np.float32)),
+      'reward': tf.constant(rng.normal(size=(batch, length)).astype(np.float32)),
+      'is_first': tf.constant(is_first), 'is_last': tf.constant(np.zeros((batch, length), bool)),
+      'is_terminal': tf.constant(np.zeros((batch, length), bool)),
+  }
+
+
+def time_fn(fn, repeats):
+  fn()  # Traces and compiles.
+  walls, cpus = [], []
+  for _ in range(repeats):
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    walls.append(time.perf_counter() - wall)
+    cpus.append(time.process_time() - cpu)
+  return 1000 * float(np.median(walls)), 1000 * float(np.median(cpus))
+
+
+def bench_model(name, args):
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+  from dreamerv2 import config as config_lib
+  configs, _ = MODELS[name]
+  overrides = ['--precision', args.precision, '--jit', args.jit]
+  config = config_lib.parse(['--configs', *configs, *overrides])
+  act_dim = 4
+  rows = []
+  if name.startswith('dv2'):
+    from dreamerv2 import agent as agent_lib
+    agent = agent_lib.Agent(config, act_dim)
+    data = random_batch(config, act_dim, config.dataset.batch, config.dataset.length)
+    rows.append(('world model update', *time_fn(lambda: agent.train_model_only(data), args.repeats)))
+    rows.append(('full update (wm + imagination + actor-critic)', *time_fn(lambda: agent.train(data), args.repeats)))
+  elif name.startswith('apv'):
+    from apv_ext import agent as apv_agent
+    agent = apv_agent.APVAgent(config, act_dim)
+    data = random_batch(config, act_dim, config.dataset.batch, config.dataset.length)
+    rows.append(('world model update (+ bonus)', *time_fn(lambda: agent.train_model_only(data), args.repeats)))
+    rows.append(('full update (wm + bonus + imagination + ac)', *time_fn(lambda: agent.train(data), args.repeats)))
+  elif name.startswith('pretrain'):
+    from apv_ext import pretrain
+    model = pretrain.VideoModel(config)
+    video = config.video
+    data = random_batch(config, act_dim, video.batch, video.length)
+    data = {'image': data['image'], 'is_first': data['is_first']}
+    rows.append(('pre-training update', *time_fn(lambda: model.train(data), args.repeats)))
+  return [dict(model=name, what=w, ms=ms, cpu_ms=cpu, rss=peak_rss_gib()) for w, ms, cpu in rows]
+
+
+def bench_env(name, args):
+  from dreamerv2.envs import parallel
+  suite, kwargs = ENVS[name]
+  rows = []
+  for fast in (False, True):
+    env = parallel.BatchEnv(suite, {**kwargs, 'fast_render': fast}, [0])
+    env.step(np.zeros((1, env.act_dim)))
+    start, steps = time.perf_counter(), 0
+    while time.perf_counter() - start < args.env_seconds:
+      env.step(np.random.uniform(-1, 1, (1, env.act_dim)))
+      steps += 1
+    env.close()
+    rows.append(dict(model=name, what=f'env step+render/s (1 worker, fast_render {fast})',
+                     steps_per_sec=steps / (time.perf_counter() - start), rss=peak_rss_gib()))
+  return rows
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--only', nargs='*', default=None, help=f'subset of {list(MODELS) + list(ENVS)}')
+  parser.add_argument('--precision', default='32', choices=['32', 'bf16', '16'])
+  parser.add_argument('--jit', default='auto', choices=['auto', 'True', 'False'])
+  parser.add_argument('--repeats', type=int, default=3)
+  parser.add_argument('--env_seconds', type=float, default=10.0)
+  parser.add_argument('--child', default=None, help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.child:
+    fn = bench_model if args.child in MODELS else bench_env
+    print('RESULT ' + json.dumps(fn(args.child, args)))
+    return
+  names = args.only or (list(MODELS) + list(ENVS))
+  results = []
+  for name in names:
+    if name not in MODELS and name not in ENVS:
+      sys.exit(f'error: unknown benchmark {name}; choose from {list(MODELS) + list(ENVS)}')
+    cmd = [sys.executable, __file__, '--child', name, '--precision', args.precision, '--jit', args.jit,
+           '--repeats', str(args.repeats), '--env_seconds', str(args.env_seconds)]
+    print(f'running {name} ...', file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
+    if out.returncode or not lines:
+      print(f'{name} failed:\n{out.stderr[-2000:]}', file=sys.stderr)
+      continue
+    results += json.loads(lines[0][7:])
+  import tensorflow as tf
+  gpu = bool(tf.config.list_physical_devices('GPU'))
+  print(f'\nprecision {args.precision}, jit {args.jit} (resolves to {gpu if args.jit == "auto" else args.jit}), '
+        f'repeats {args.repeats}, {os.cpu_count()} CPUs, GPU {gpu}')
+  print(f'{"benchmark":<16} {"what":<48} {"ms/update":>10} {"cpu ms":>10} {"steps/s":>9} {"peak RSS GiB":>13}')
+  for r in results:
+    ms = f'{r["ms"]:.0f}' if 'ms' in r else ''
+    cpu = f'{r["cpu_ms"]:.0f}' if 'cpu_ms' in r else ''
+    sps = f'{r["steps_per_sec"]:.1f}' if 'steps_per_sec' in r else ''
+    print(f'{r["model"]:<16} {r["what"]:<48} {ms:>10} {cpu:>10} {sps:>9} {r["rss"]:>13.2f}')
+  print('\nconfigs: ' + '; '.join(f'{k} = --configs {" ".join(v[0])}: {v[1]}' for k, v in MODELS.items() if k in names))
+
+
+if __name__ == '__main__':
+  main()
