@@ -54,10 +54,10 @@ class Agent(tf.Module):
     # A new episode starts from zeros for both the latent and the previous action.
     keep = 1.0 - tf.cast(obs['is_first'], tf.float32)[:, None]
     prev_action = prev_action * keep
-    seeds = self._seeds(2)
-    latent, feat = self.wm.observe_step(latent, prev_action, obs, seeds[0])
+    seeds = self._seeds(3)
+    latent, feat = self.wm.observe_step(latent, prev_action, obs, seeds[:2])
     dist = self.ac.actor(feat)
-    action = tf.where(greedy, dist.mode(), dist.sample(seeds[1]))
+    action = tf.where(greedy, dist.mode(), dist.sample(seeds[2]))
     return action, (latent, action)
 
   # Training --------------------------------------------------------------------
@@ -69,7 +69,7 @@ class Agent(tf.Module):
 
   def _train_impl(self, data):
     length = data['image'].shape[1]
-    outs, wm_metrics = self.wm.train(data, self._seeds(length), self.loss_scale)
+    outs, wm_metrics = self.wm.train(data, self._seeds(2, length), self.loss_scale)
     start = {k: _flatten_bt(tf.stop_gradient(v)) for k, v in self.starts(outs).items()}
     reward_head = self.wm.heads['reward']
     reward_fn = lambda seq: reward_head(seq['feat']).mode()
@@ -89,13 +89,13 @@ class Agent(tf.Module):
     """World-model update alone (used by benchmarks and transfer checks)."""
     if not hasattr(self, '_train_wm'):
       self._train_wm = tf.function(
-          lambda d: self.wm.train(d, self._seeds(d['image'].shape[1]), self.loss_scale)[1],
+          lambda d: self.wm.train(d, self._seeds(2, d['image'].shape[1]), self.loss_scale)[1],
           jit_compile=resolve_jit(self.config.jit))
     return {k: v.numpy() for k, v in self._train_wm(data).items()}
 
   def _report_impl(self, data):
     length = data['image'].shape[1]
-    return self.wm.openloop_video(data, self._seeds(length), self.config.report_context)
+    return self.wm.openloop_video(data, self._seeds(2, length), self.config.report_context)
 
   def report(self, data):
     """Open-loop video prediction for the first few sequences: [T, 3H, nW, 3] float in [0, 1]."""

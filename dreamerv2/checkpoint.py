@@ -61,13 +61,16 @@ def module_variables(module):
   return {'/'.join(str(p) for p in path): var for path, var in items}
 
 
-def load_modules(path, modules, prefix=''):
+def load_modules(path, modules, prefix='', partial=None):
   """Copies variables from a checkpoint into `modules` ({name: tf.Module}) by name.
 
   `path` is a checkpoint prefix (`.../variables`); keys are `<prefix><name>/<attr path>`.
+  `partial` maps a variable key to a row count: only its first rows are loaded
+  (the model's variable may have more rows than the checkpoint's).
   Raises a ValueError listing every missing or mis-shaped variable before
   assigning anything.
   """
+  partial = partial or {}
   reader = tf.train.load_checkpoint(str(path))
   shapes = reader.get_variable_to_shape_map()
   missing, mismatched, pairs = [], [], []
@@ -76,10 +79,14 @@ def load_modules(path, modules, prefix=''):
       full = f'{prefix}{name}/{key}/.ATTRIBUTES/VARIABLE_VALUE'
       if full not in shapes:
         missing.append(f'{name}/{key} {var.shape.as_list()}')
-      elif list(shapes[full]) != var.shape.as_list():
-        mismatched.append(f'{name}/{key}: checkpoint {list(shapes[full])} vs model {var.shape.as_list()}')
+        continue
+      want = var.shape.as_list()
+      if key in partial:
+        want = [partial[key]] + want[1:]
+      if list(shapes[full]) != want:
+        mismatched.append(f'{name}/{key}: checkpoint {list(shapes[full])} vs model {want}')
       else:
-        pairs.append((var, full))
+        pairs.append((var[:partial[key]] if key in partial else var, full))
   if missing or mismatched:
     lines = [f'Cannot load {", ".join(modules)} from {path}:']
     lines += [f'  shape mismatch {m}' for m in mismatched]

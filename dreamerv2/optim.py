@@ -9,11 +9,19 @@ creeping in.
 import tensorflow as tf
 
 
+class _Refs:
+  """Plain references: a checkpoint must key each weight by its module path
+  (`encoder/convs/0/kernel`), not by the shorter path through an optimiser."""
+
+  def __init__(self, items):
+    self.items = list(items)
+
+
 class Adam(tf.Module):
 
   def __init__(self, variables, lr, eps=1e-5, clip=100.0, wd=0.0, beta1=0.9, beta2=0.999, name=None):
     super().__init__(name)
-    self.variables_ = list(variables)
+    self._refs = _Refs(variables)
     if not self.variables_:
       raise ValueError(f"Optimizer '{name}' got no variables.")
     with self.name_scope:
@@ -23,6 +31,11 @@ class Adam(tf.Module):
       self.sq = [tf.Variable(tf.zeros_like(v), trainable=False, name='sq') for v in self.variables_]
     self._eps, self._clip, self._wd = eps, clip, wd
     self._b1, self._b2 = beta1, beta2
+
+  @property
+  def variables_(self):
+    """The variables this optimiser updates (not owned: see _Refs)."""
+    return self._refs.items
 
   def apply(self, grads, finite):
     """Applies one update unless `finite` is False or the learning rate is 0."""

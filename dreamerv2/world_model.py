@@ -41,7 +41,10 @@ class WorldModel(tf.Module):
     return rssm_lib.RSSM(self.encoder.embed_dim, act_dim, **config.rssm, name='rssm')
 
   def embed(self, data, seeds):
-    """Returns (rssm input [B, T, E], extra losses dict, extra outputs dict)."""
+    """Returns (rssm input [B, T, E], extra losses dict, extra outputs dict).
+
+    seeds [T, 2] are for any sampling the embedding needs (APV's action-free RSSM).
+    """
     return self.encoder(data['image']), {}, {}
 
   def reward_target(self, data, outs):
@@ -58,18 +61,18 @@ class WorldModel(tf.Module):
   def initial_latent(self, batch):
     return self.rssm.initial(batch)
 
-  def observe_step(self, latent, prev_action, obs, seed):
-    """One posterior step for acting. Returns (latent, feature for the actor)."""
+  def observe_step(self, latent, prev_action, obs, seeds):
+    """One posterior step for acting; seeds [2, 2]. Returns (latent, feature for the actor)."""
     embed = self.encoder(obs['image'])
-    post = self.rssm.obs_step(latent, prev_action, embed, obs['is_first'], seed)
+    post = self.rssm.obs_step(latent, prev_action, embed, obs['is_first'], seeds[1])
     return post, self.rssm.get_feat(post)
 
   # Training ------------------------------------------------------------------
 
   def loss(self, data, seeds):
-    """data: dict of [B, T, ...]; seeds [T, 2]. Returns (loss, outs, metrics)."""
-    embed, extra_losses, outs = self.embed(data, seeds)
-    post, prior = self.rssm.observe(embed, data['action'], data['is_first'], seeds)
+    """data: dict of [B, T, ...]; seeds [2, T, 2] (embed, RSSM). Returns (loss, outs, metrics)."""
+    embed, extra_losses, outs = self.embed(data, seeds[0])
+    post, prior = self.rssm.observe(embed, data['action'], data['is_first'], seeds[1])
     kl_loss, kl_value = ops.kl_balance(post['logit'], prior['logit'], **self.config.kl)
     feat = self.rssm.get_feat(post)
     outs.update(post=post, prior=prior, feat=feat, embed=embed)
@@ -142,7 +145,8 @@ class WorldModel(tf.Module):
     The first `context` frames are observed; afterwards the prior is rolled out with
     the recorded actions and decoded.
     """
-    embed, _, _ = self.embed(data, seeds)
+    embed, _, _ = self.embed(data, seeds[0])
+    seeds = seeds[1]
     post, _ = self.rssm.observe(embed[:, :context], data['action'][:, :context],
                                 data['is_first'][:, :context], seeds[:context])
     decoder = self.heads['decoder']

@@ -47,3 +47,16 @@ def test_clipping_and_loss_scale():
   np.testing.assert_allclose(metrics['opt_grad_norm'].numpy(), 100.0, rtol=1e-6)  # Unscaled norm.
   step(opt, var, lambda v: tf.reduce_sum(v) * np.inf, scale)
   assert scale.scale.numpy() == 4.0
+
+
+def test_checkpoint_keys_follow_module_paths_not_optimizer(tmp_path):
+  class Model(tf.Module):
+    def __init__(self):
+      super().__init__('m')
+      self.layer = tf.Module()
+      self.layer.kernel = tf.Variable([1.0, 2.0])
+      self.opt = optim.Adam([self.layer.kernel], lr=0.1)
+  path = tf.train.Checkpoint(model=Model()).write(str(tmp_path / 'ckpt'))
+  keys = [k for k, _ in tf.train.list_variables(path)]
+  assert 'model/layer/kernel/.ATTRIBUTES/VARIABLE_VALUE' in keys
+  assert not any('_refs' in k or 'variables_' in k for k in keys)
