@@ -41,3 +41,12 @@ def test_rssm_resets_state_at_is_first():
   np.testing.assert_allclose(reset['deter'].numpy(), fresh['deter'].numpy(), atol=1e-6)
   np.testing.assert_allclose(reset['logit'].numpy(), fresh['logit'].numpy(), atol=1e-5)
   assert not np.allclose(kept['deter'].numpy(), fresh['deter'].numpy())
+
+
+def test_conv_transpose_matches_tf_op_including_1x1_matmul_path():
+  for size in (1, 5):
+    layer = nets.ConvTranspose2D(6, 4, 5)
+    x = tf.random.normal((3, size, size, 6))
+    out_shape = [3, (size - 1) * 2 + 5, (size - 1) * 2 + 5, 4]
+    ref = tf.nn.conv2d_transpose(x, layer.kernel, out_shape, 2, 'VALID') + layer.bias
+    np.testing.assert_allclose(layer(x).numpy(), ref.numpy(), rtol=1e-5, atol=1e-5)
