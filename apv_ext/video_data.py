@@ -13,6 +13,7 @@ import zipfile
 
 import numpy as np
 
+from dreamerv2 import replay
 from dreamerv2.errors import UserError
 
 VIDEO_EXTS = ('.mp4', '.webm', '.avi', '.gif', '.mov', '.mkv')
@@ -210,9 +211,7 @@ class VideoDataset:
         f'{length} frames and {skipped["unreadable"]} unreadable.')
 
   def _window(self, frames):
-    available = len(frames) - self.length
-    upper = available + 1 + (self.length if self._prioritize_ends else 0)
-    start = min(int(self._rng.integers(upper)), available)
+    start = replay.window_start(len(frames), self.length, self._prioritize_ends, self._rng)
     return frames[start: start + self.length]
 
   def _load(self, video):

@@ -27,6 +27,7 @@ class Adam(tf.Module):
     with self.name_scope:
       self.lr = tf.Variable(float(lr), trainable=False, name='lr')
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+      self.skipped = tf.Variable(0, dtype=tf.int64, trainable=False, name='skipped')
       self.mom = [tf.Variable(tf.zeros_like(v), trainable=False, name='mom') for v in self.variables_]
       self.sq = [tf.Variable(tf.zeros_like(v), trainable=False, name='sq') for v in self.variables_]
     self._eps, self._clip, self._wd = eps, clip, wd
@@ -58,7 +59,8 @@ class Adam(tf.Module):
       mom.assign(tf.where(active, new_mom, mom))
       sq.assign(tf.where(active, new_sq, sq))
     self.step.assign_add(tf.cast(active, tf.int64))
-    return {'grad_norm': norm, 'lr': tf.identity(self.lr)}
+    self.skipped.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
+    return {'grad_norm': norm, 'lr': tf.identity(self.lr), 'skipped_total': tf.identity(self.skipped)}
 
 
 class LossScale(tf.Module):

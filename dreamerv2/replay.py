@@ -37,6 +37,17 @@ def save_npz(path, **arrays):
   return path
 
 
+def window_start(total, length, prioritize_ends, rng):
+  """Start index of a window of `length` in a sequence of `total` entries.
+
+  Uniform over valid starts; with prioritize_ends the range is extended by
+  `length` and clipped, so the final window is over-sampled.
+  """
+  available = total - length
+  upper = available + 1 + (length if prioritize_ends else 0)
+  return min(int(rng.integers(upper)), available)
+
+
 def load_episode(path):
   with np.load(path) as data:
     return {k: data[k] for k in data.files}
@@ -107,12 +118,7 @@ class Replay:
     if not candidates:
       raise ValueError(f'No episode in {self.directory} has {self._length} entries to sample a window from.')
     episode = candidates[self._rng.integers(len(candidates))]
-    total = len(episode['reward'])
-    available = total - self._length
-    # prioritize_ends draws the start from a range extended by `length` and clips
-    # it, so the last window of every episode is over-sampled.
-    upper = available + 1 + (self._length if self._prioritize_ends else 0)
-    start = min(int(self._rng.integers(upper)), available)
+    start = window_start(len(episode['reward']), self._length, self._prioritize_ends, self._rng)
     window = {k: episode[k][start: start + self._length] for k in KEYS}
     window['is_first'] = window['is_first'].copy()
     window['is_first'][0] = True

@@ -25,6 +25,11 @@ MODELS = {
     'apv_paper': (['metaworld'], 'APV fine-tuning, RSSM 1024+1024, batch 50x50, bonus on'),
     'pretrain_paper': (['metaworld_pretrain'], 'APV action-free pre-training, RSSM 1024, batch 16x25'),
 }
+# The loader rows read metaworld_pretrain's video batch and length.
+LOADERS = {  # name: (format, number of videos)
+    'loader_npz': ('npz', 40), 'loader_npz_10x': ('npz', 400),
+    'loader_video': ('video', 40), 'loader_rlbench': ('rlbench', 8),
+}
 ENVS = {
     'metaworld': ('metaworld', dict(name='reach', camera='corner')),
     'dmc': ('dmc', dict(name='walker_walk')),
@@ -90,6 +95,52 @@ def bench_model(name, args):
   return [dict(model=name, what=w, ms=ms, cpu_ms=cpu, rss=peak_rss_gib()) for w, ms, cpu in rows]
 
 
+def make_videos(fmt, count, root, frames=100):
+  """Synthetic datasets of each format (cached under `root`)."""
+  import pathlib
+  out = pathlib.Path(root) / f'{fmt}-{count}'
+  if (out / 'done').exists():
+    return out
+  out.mkdir(parents=True, exist_ok=True)
+  rng = np.random.default_rng(0)
+  for i in range(count):
+    video = rng.integers(0, 255, (frames, 64, 64, 3), dtype=np.uint8)
+    if fmt == 'npz':
+      np.savez_compressed(out / f'v{i}.npz', image=video)
+    elif fmt == 'video':
+      import imageio.v3 as iio
+      big = np.repeat(np.repeat(video[:, :36, :48], 2, 1), 2, 2)  # 72x96
+      iio.imwrite(out / f'v{i}.mp4', big, fps=10, codec='libx264', macro_block_size=1)
+    else:
+      from PIL import Image
+      for cam in ('front', 'wrist'):
+        folder = out / 'task' / 'variation0' / 'episodes' / f'episode{i}' / f'{cam}_rgb'
+        folder.mkdir(parents=True, exist_ok=True)
+        for t, frame in enumerate(np.repeat(np.repeat(video, 2, 1), 2, 2)):  # 128x128
+          Image.fromarray(frame).save(folder / f'{t}.png')
+  (out / 'done').write_text('')
+  return out
+
+
+def bench_loader(name, args):
+  from apv_ext import video_data
+  from dreamerv2 import config as config_lib
+  fmt, count = LOADERS[name]
+  video = config_lib.parse(['--configs', 'metaworld_pretrain']).video
+  path = make_videos(fmt, count, args.data_dir)
+  base = peak_rss_gib()
+  data = video_data.VideoDataset(path, video.length, video.batch, heldout=0, log=lambda *a: None)
+  batches = data.batches()
+  next(batches)
+  start, n = time.perf_counter(), 0
+  while time.perf_counter() - start < args.env_seconds:
+    next(batches)
+    n += video.batch
+  rate = n / (time.perf_counter() - start)
+  return [dict(model=name, what=f'{fmt}: {count} videos, windows/s (an update uses {video.batch})',
+               steps_per_sec=rate, rss=peak_rss_gib(), extra=f'loader RSS +{peak_rss_gib() - base:.2f} GiB')]
+
+
 def bench_env(name, args):
   from dreamerv2.envs import parallel
   suite, kwargs = ENVS[name]
@@ -109,24 +160,26 @@ def bench_env(name, args):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--only', nargs='*', default=None, help=f'subset of {list(MODELS) + list(ENVS)}')
+  parser.add_argument('--only', nargs='*', default=None, help='subset of the benchmark names (default: all)')
   parser.add_argument('--precision', default='32', choices=['32', 'bf16', '16'])
   parser.add_argument('--jit', default='auto', choices=['auto', 'True', 'False'])
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--env_seconds', type=float, default=10.0)
+  parser.add_argument('--data_dir', default='/tmp/apv_bench_videos', help='synthetic loader datasets (cached)')
   parser.add_argument('--child', default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.child:
-    fn = bench_model if args.child in MODELS else bench_env
+    fn = bench_model if args.child in MODELS else bench_loader if args.child in LOADERS else bench_env
     print('RESULT ' + json.dumps(fn(args.child, args)))
     return
-  names = args.only or (list(MODELS) + list(ENVS))
+  known = list(MODELS) + list(LOADERS) + list(ENVS)
+  names = args.only or known
   results = []
   for name in names:
-    if name not in MODELS and name not in ENVS:
-      sys.exit(f'error: unknown benchmark {name}; choose from {list(MODELS) + list(ENVS)}')
+    if name not in known:
+      sys.exit(f'error: unknown benchmark {name}; choose from {known}')
     cmd = [sys.executable, __file__, '--child', name, '--precision', args.precision, '--jit', args.jit,
-           '--repeats', str(args.repeats), '--env_seconds', str(args.env_seconds)]
+           '--repeats', str(args.repeats), '--env_seconds', str(args.env_seconds), '--data_dir', args.data_dir]
     print(f'running {name} ...', file=sys.stderr, flush=True)
     out = subprocess.run(cmd, capture_output=True, text=True)
     lines = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
@@ -143,7 +196,7 @@ def main():
     ms = f'{r["ms"]:.0f}' if 'ms' in r else ''
     cpu = f'{r["cpu_ms"]:.0f}' if 'cpu_ms' in r else ''
     sps = f'{r["steps_per_sec"]:.1f}' if 'steps_per_sec' in r else ''
-    print(f'{r["model"]:<16} {r["what"]:<48} {ms:>10} {cpu:>10} {sps:>9} {r["rss"]:>13.2f}')
+    print(f'{r["model"]:<16} {r["what"]:<48} {ms:>10} {cpu:>10} {sps:>9} {r["rss"]:>13.2f}  {r.get("extra", "")}')
   print('\nconfigs: ' + '; '.join(f'{k} = --configs {" ".join(v[0])}: {v[1]}' for k, v in MODELS.items() if k in names))
 
 

@@ -27,7 +27,7 @@ def test_nonfinite_update_is_skipped():
   assert metrics['nonfinite'].numpy() == 1.0
   np.testing.assert_array_equal(var.numpy(), [1.0, 2.0])
   np.testing.assert_array_equal(opt.mom[0].numpy(), [0.0, 0.0])
-  assert opt.step.numpy() == 0
+  assert opt.step.numpy() == 0 and opt.skipped.numpy() == 1 and metrics['opt_skipped_total'].numpy() == 1
   metrics = step(opt, var, lambda v: tf.reduce_sum(v * v))
   assert metrics['nonfinite'].numpy() == 0.0 and not np.allclose(var.numpy(), [1.0, 2.0])
 
