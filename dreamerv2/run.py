@@ -45,8 +45,12 @@ def train(config, make_agent, log=print):
                              config.replay.prioritize_ends, seed=config.seed)
   frames = lambda: replay.total_steps * repeat
   log(f'Logdir {logdir}; {replay.total_episodes} episodes ({frames()} env frames) already in replay.')
-  ram = replay_lib.Replay.projected_bytes(config.replay.capacity, tuple(config.env.size) + (3,), 4)
-  log(f'Replay capacity {config.replay.capacity} steps: up to {ram / 2 ** 30:.2f} GiB of RAM when full.')
+  image = tuple(config.env.size) + (3,)
+  full = replay_lib.Replay.projected_bytes(config.replay.capacity, image, 4)
+  run_steps = min(config.replay.capacity, config.steps // repeat)
+  need = replay_lib.Replay.projected_bytes(run_steps, image, 4)
+  log(f'Replay RAM: {need / 2 ** 30:.2f} GiB for this run\'s {run_steps} steps '
+      f'({full / 2 ** 30:.2f} GiB if its capacity of {config.replay.capacity} steps fills).')
 
   train_env = parallel.BatchEnv(suite, env_kwargs, [config.seed * 1000 + i for i in range(config.envs)], 'train_env')
   eval_env = parallel.BatchEnv(
