@@ -15,7 +15,7 @@ class Driver:
 
   def reset(self):
     """Drops episodes in progress; the next call starts new ones."""
-    self._env._done = [True] * len(self._env)
+    self._env.restart()
     self._obs = None
     self._state = None
     self._episodes = [[] for _ in range(len(self._env))]

@@ -37,7 +37,7 @@ def train(config, make_agent, log=print):
   """Runs (or resumes) a training run in `config.logdir`."""
   logdir = config_lib.prepare_logdir(config.logdir)
   seed_everything(config.seed)
-  suite, env_kwargs = envs.parse_task(config.task)[0], envs.env_kwargs(config)[1]
+  suite, env_kwargs = envs.env_kwargs(config)
   repeat = config.env.action_repeat
   config.save(str(logdir / 'config.yaml'))
 
@@ -78,10 +78,13 @@ class _Loop:
     self.config, self.logdir, self.agent, self.replay = config, logdir, agent, replay
     self.logger, self.ckpt, self.state, self.frames, self.log = logger, ckpt, state, frames, log
     self.repeat = config.env.action_repeat
+    self.act_dim = train_env.act_dim
     self.rng = np.random.default_rng(config.seed + 1_000_003 * (state['updates'] + 1))
     self.train_driver = driver_lib.Driver(train_env)
     self.eval_driver = driver_lib.Driver(eval_env)
     self.train_driver.on_episode(self._on_train_episode)
+    self.eval_episodes = []
+    self.eval_driver.on_episode(lambda episode, worker: self.eval_episodes.append(episode))
     self.metrics = logger_lib.Mean()
     self.scores_path = logdir / 'scores.jsonl'
 
@@ -95,7 +98,7 @@ class _Loop:
     prefill = max(0, int(config.prefill) - self.frames())
     if prefill:
       log(f'Prefilling {prefill} env frames with a uniform random policy.')
-      policy = driver_lib.random_policy(self.train_driver._env.act_dim, self.rng)
+      policy = driver_lib.random_policy(self.act_dim, self.rng)
       while self.frames() < config.prefill:
         self.train_driver(policy, steps=1)
     self.dataset = iter(self.replay.dataset(config.dataset.batch))
@@ -148,13 +151,12 @@ class _Loop:
 
   def evaluate(self):
     config = self.config
-    episodes = []
+    self.eval_episodes.clear()
     self.eval_driver.reset()
-    self.eval_driver.on_episode(lambda ep, i: episodes.append(ep))
     policy = lambda obs, state: self.agent.policy(obs, state, 'eval')
     self.eval_driver(policy, episodes=config.eval_eps)
-    self.eval_driver._callbacks.clear()
-    episodes = episodes[:config.eval_eps]
+    # With several eval envs the last step can finish more episodes than asked for.
+    episodes = self.eval_episodes[:config.eval_eps]
     eval_dir = self.logdir / 'eval_episodes'
     eval_dir.mkdir(exist_ok=True)
     for ep in episodes:

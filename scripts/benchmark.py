@@ -70,7 +70,7 @@ def bench_model(name, args):
   from dreamerv2 import config as config_lib
   configs, _ = MODELS[name]
   overrides = ['--precision', args.precision, '--jit', args.jit]
-  config = config_lib.parse(['--configs', *configs, *overrides])
+  config = config_lib.parse(['--configs', *configs, *args.extra_configs, *overrides])
   act_dim = 4
   rows = []
   if name.startswith('dv2'):
@@ -126,7 +126,7 @@ def bench_loader(name, args):
   from apv_ext import video_data
   from dreamerv2 import config as config_lib
   fmt, count = LOADERS[name]
-  video = config_lib.parse(['--configs', 'metaworld_pretrain']).video
+  video = config_lib.parse(['--configs', 'metaworld_pretrain', *args.extra_configs]).video
   path = make_videos(fmt, count, args.data_dir)
   base = peak_rss_gib()
   data = video_data.VideoDataset(path, video.length, video.batch, heldout=0, log=lambda *a: None)
@@ -165,6 +165,7 @@ def main():
   parser.add_argument('--jit', default='auto', choices=['auto', 'True', 'False'])
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--env_seconds', type=float, default=10.0)
+  parser.add_argument('--extra_configs', nargs='*', default=[], help='appended to every row\'s configs (e.g. debug)')
   parser.add_argument('--data_dir', default='/tmp/apv_bench_videos', help='synthetic loader datasets (cached)')
   parser.add_argument('--child', default=None, help=argparse.SUPPRESS)
   args = parser.parse_args()
@@ -178,8 +179,10 @@ def main():
   for name in names:
     if name not in known:
       sys.exit(f'error: unknown benchmark {name}; choose from {known}')
+  for name in names:
     cmd = [sys.executable, __file__, '--child', name, '--precision', args.precision, '--jit', args.jit,
-           '--repeats', str(args.repeats), '--env_seconds', str(args.env_seconds), '--data_dir', args.data_dir]
+           '--repeats', str(args.repeats), '--env_seconds', str(args.env_seconds), '--data_dir', args.data_dir,
+           '--extra_configs', *args.extra_configs]
     print(f'running {name} ...', file=sys.stderr, flush=True)
     out = subprocess.run(cmd, capture_output=True, text=True)
     lines = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
@@ -189,6 +192,7 @@ def main():
     results += json.loads(lines[0][7:])
   import tensorflow as tf
   gpu = bool(tf.config.list_physical_devices('GPU'))
+  extra = f' + {" ".join(args.extra_configs)}' if args.extra_configs else ''
   print(f'\nprecision {args.precision}, jit {args.jit} (resolves to {gpu if args.jit == "auto" else args.jit}), '
         f'repeats {args.repeats}, {os.cpu_count()} CPUs, GPU {gpu}')
   print(f'{"benchmark":<16} {"what":<48} {"ms/update":>10} {"cpu ms":>10} {"steps/s":>9} {"peak RSS GiB":>13}')
@@ -197,7 +201,10 @@ def main():
     cpu = f'{r["cpu_ms"]:.0f}' if 'cpu_ms' in r else ''
     sps = f'{r["steps_per_sec"]:.1f}' if 'steps_per_sec' in r else ''
     print(f'{r["model"]:<16} {r["what"]:<48} {ms:>10} {cpu:>10} {sps:>9} {r["rss"]:>13.2f}  {r.get("extra", "")}')
-  print('\nconfigs: ' + '; '.join(f'{k} = --configs {" ".join(v[0])}: {v[1]}' for k, v in MODELS.items() if k in names))
+  print('\nconfigs: ' + '; '.join(f'{k} = --configs {" ".join(v[0])}{extra}: {v[1]}' for k, v in MODELS.items()
+                                  if k in names))
+  if len(results) < len(names):
+    sys.exit(1)
 
 
 if __name__ == '__main__':

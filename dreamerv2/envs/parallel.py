@@ -91,6 +91,10 @@ class BatchEnv:
   def __len__(self):
     return len(self.workers)
 
+  def restart(self):
+    """The next `step` resets every environment (episodes in progress are dropped)."""
+    self._done = [True] * len(self.workers)
+
   def step(self, actions):
     """actions [N, A] -> list of N observation dicts."""
     for i, worker in enumerate(self.workers):

@@ -1,0 +1,50 @@
+"""Smoke tests of the scripts a user runs: collector, pipeline, transfer check, compare, benchmark."""
+import json
+
+import numpy as np
+
+
+def test_collector_script(entry, tmp_path):
+  out = entry('scripts/collect_metaworld_videos.py', '--out', tmp_path, '--tasks', 'window_close', '--episodes', '1',
+              '--length', '10', '--fast_render')
+  assert 'Wrote 1 episodes' in out.stdout
+  video = np.load(tmp_path / 'window_close-0.npz')
+  assert video['image'].shape == (11, 64, 64, 3) and set(video.files) >= {'image', 'action', 'reward', 'success'}
+  again = entry('scripts/collect_metaworld_videos.py', '--out', tmp_path, '--tasks', 'window_close', '--episodes', '1',
+                '--length', '10', '--fast_render')
+  assert 'already' in again.stdout
+  bad = entry('scripts/collect_metaworld_videos.py', '--out', tmp_path, '--tasks', 'nope', check=False)
+  assert bad.returncode != 0 and 'unknown Meta-world tasks' in bad.stderr
+
+
+def test_pipeline_on_debug(entry, tmp_path):
+  out = entry('scripts/pipeline.py', '--logdir', tmp_path, '--configs', 'debug', '--pretrain_steps', '10')
+  assert 'Scores per eval' in out.stdout
+  scores = [json.loads(l) for l in (tmp_path / 'finetune' / 'scores.jsonl').read_text().splitlines()]
+  assert scores and scores[0]['method'] == 'apv'
+
+
+def test_transfer_check_on_debug(entry, tmp_path):
+  out = entry('scripts/transfer_check.py', '--logdir', tmp_path, '--configs', 'debug', '--pretrain_steps', '5',
+              '--episodes', '3', '--seeds', '1', '--updates', '3', '--report', '0', '3')
+  rows = [line.split() for line in out.stdout.splitlines() if line.strip().startswith(('0 ', '3 '))]
+  assert len(rows) == 2 and all(np.isfinite(float(row[1])) for row in rows)
+
+
+def test_compare_script(entry, tmp_path):
+  lines = [{'step': s, 'success': 0.5, 'return': 10.0, 'method': 'apv', 'task': 'metaworld_reach', 'seed': 0}
+           for s in (5000, 15000)]
+  (tmp_path / 'scores.jsonl').write_text(''.join(json.dumps(l) + '\n' for l in lines))
+  out = entry('scripts/compare.py', tmp_path)
+  assert 'paper APV' in out.stdout and 'IQM' in out.stdout
+  row = [l for l in out.stdout.splitlines() if l.strip().startswith('15000')][0].split()
+  assert row[1] == '0.500' and len(row) == 4  # ours, paper DreamerV2, paper APV at 15K.
+
+
+def test_benchmark_on_debug_sizes(entry, tmp_path):
+  out = entry('scripts/benchmark.py', '--extra_configs', 'debug', '--repeats', '1', '--env_seconds', '1',
+              '--data_dir', tmp_path, '--only', 'dv2_default', 'apv_paper', 'pretrain_paper', 'loader_npz', 'dmc')
+  table = out.stdout
+  for name in ('dv2_default', 'apv_paper', 'pretrain_paper', 'loader_npz', 'dmc'):
+    assert name in table
+  assert 'ms/update' in table and 'peak RSS' in table
