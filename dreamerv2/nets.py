@@ -5,6 +5,8 @@ in the constructor (input sizes are known), so checkpoints are keyed by attribut
 path (`encoder/convs/0/kernel`) and never depend on creation order or on a first
 call; mixed precision is a cast at the matmul, controlled in one place.
 """
+import contextlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -28,6 +30,34 @@ def _glorot(shape, fan_in, fan_out):
   return tf.random.uniform(shape, -limit, limit, tf.float32)
 
 
+@tf.custom_gradient
+def _matmul_pretransposed(x, kernel, kernel_t):
+  """x @ kernel whose input gradient uses a transpose computed once, outside the loop."""
+  def grad(dy):
+    return dy @ kernel_t, tf.matmul(x, dy, transpose_a=True), None
+  return x @ kernel, grad
+
+
+@contextlib.contextmanager
+def pretransposed(*modules):
+  """Speeds up backprop through time for the Dense layers of `modules`.
+
+  TF's gradient of `x @ W` is `dy @ W^T` as MatMul(transpose_b=True), which on this
+  CPU is ~3x slower than multiplying by a stored transpose for small batches
+  (16-50 rows: the RSSM's observe loop). Inside this context each layer reuses one
+  transpose made before the loop; Grappler cannot fold it back across the loop
+  boundary. Values and gradients are unchanged.
+  """
+  layers = [m for module in modules for m in module.submodules if isinstance(m, Dense)]
+  for layer in layers:
+    layer._kernel_t = tf.transpose(tf.cast(layer.kernel, precision.compute_dtype()))
+  try:
+    yield
+  finally:
+    for layer in layers:
+      layer._kernel_t = None
+
+
 class Dense(tf.Module):
 
   def __init__(self, din, dout, act='none', name=None):
@@ -37,13 +67,19 @@ class Dense(tf.Module):
       self.bias = tf.Variable(tf.zeros((dout,)), name='bias')
     self.din, self.dout = din, dout
     self._act = get_act(act)
+    self._kernel_t = None
 
   def __call__(self, x):
     dtype = precision.compute_dtype()
     x = tf.cast(x, dtype)
     shape = tf.shape(x)
     flat = tf.reshape(x, [-1, self.din])
-    out = flat @ tf.cast(self.kernel, dtype) + tf.cast(self.bias, dtype)
+    kernel = tf.cast(self.kernel, dtype)
+    if self._kernel_t is not None:
+      out = _matmul_pretransposed(flat, kernel, self._kernel_t)
+    else:
+      out = flat @ kernel
+    out = out + tf.cast(self.bias, dtype)
     out = tf.reshape(out, tf.concat([shape[:-1], [self.dout]], 0))
     return self._act(out)
 
@@ -99,27 +135,30 @@ class GRUCell(tf.Module):
     self.size = size
 
   def __call__(self, x, h):
-    return self.from_parts(self.dense(tf.concat([tf.cast(x, h.dtype), h], -1)), h)
-
-  def from_parts(self, parts, h):
-    """Finishes a step from `Dense([x; h])`, so callers may precompute the x half."""
-    parts = self.norm(parts)
+    parts = self.norm(self.dense(tf.concat([tf.cast(x, h.dtype), h], -1)))
     reset, cand, update = tf.split(parts, 3, -1)
     cand = tf.tanh(tf.sigmoid(reset) * cand)
     update = tf.sigmoid(update - 1)
     return update * cand + (1 - update) * tf.cast(h, update.dtype)
 
 
-class Conv2D(tf.Module):
+class _Conv(tf.Module):
+  """Kernel and bias of a square 2-D convolution; `shape` orders the kernel's axes."""
 
-  def __init__(self, din, dout, kernel, stride=2, act='none', name=None):
+  def __init__(self, shape, din, dout, kernel, stride, act, name):
     super().__init__(name)
     with self.name_scope:
       fan_in, fan_out = kernel * kernel * din, kernel * kernel * dout
-      self.kernel = tf.Variable(_glorot((kernel, kernel, din, dout), fan_in, fan_out), name='kernel')
+      self.kernel = tf.Variable(_glorot(shape, fan_in, fan_out), name='kernel')
       self.bias = tf.Variable(tf.zeros((dout,)), name='bias')
-    self._stride = stride
+    self._k, self._stride, self._dout = kernel, stride, dout
     self._act = get_act(act)
+
+
+class Conv2D(_Conv):
+
+  def __init__(self, din, dout, kernel, stride=2, act='none', name=None):
+    super().__init__((kernel, kernel, din, dout), din, dout, kernel, stride, act, name)
 
   def __call__(self, x):
     dtype = precision.compute_dtype()
@@ -127,16 +166,10 @@ class Conv2D(tf.Module):
     return self._act(x + tf.cast(self.bias, dtype))
 
 
-class ConvTranspose2D(tf.Module):
+class ConvTranspose2D(_Conv):
 
   def __init__(self, din, dout, kernel, stride=2, act='none', name=None):
-    super().__init__(name)
-    with self.name_scope:
-      fan_in, fan_out = kernel * kernel * din, kernel * kernel * dout
-      self.kernel = tf.Variable(_glorot((kernel, kernel, dout, din), fan_in, fan_out), name='kernel')
-      self.bias = tf.Variable(tf.zeros((dout,)), name='bias')
-    self._k, self._stride, self._dout = kernel, stride, dout
-    self._act = get_act(act)
+    super().__init__((kernel, kernel, dout, din), din, dout, kernel, stride, act, name)
 
   def __call__(self, x):
     dtype = precision.compute_dtype()

@@ -92,7 +92,8 @@ class RSSM(tf.Module):
       action = tf.zeros(tf.concat([tf.shape(embed)[:2], [0]], 0))
     elems = (swap(embed), swap(action), swap(is_first), seeds)
     step = lambda prev, xs: self.obs_step(prev, xs[1], xs[0], xs[2], xs[3])
-    post = tf.scan(step, elems, state)
+    with nets.pretransposed(self):
+      post = tf.scan(step, elems, state)
     post = {k: swap(v) for k, v in post.items()}
     prior = {'deter': post['deter'], 'logit': self.prior_logit(post['deter'])}
     return post, prior

@@ -50,3 +50,21 @@ def test_conv_transpose_matches_tf_op_including_1x1_matmul_path():
     out_shape = [3, (size - 1) * 2 + 5, (size - 1) * 2 + 5, 4]
     ref = tf.nn.conv2d_transpose(x, layer.kernel, out_shape, 2, 'VALID') + layer.bias
     np.testing.assert_allclose(layer(x).numpy(), ref.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_pretransposed_dense_gives_identical_values_and_gradients():
+  layer = nets.Dense(5, 3)
+  x = tf.random.normal((4, 5))
+  def run(pre):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      if pre:
+        with nets.pretransposed(layer):
+          y = layer(x)
+      else:
+        y = layer(x)
+      loss = tf.reduce_sum(tf.sin(y))
+    return [y] + tape.gradient(loss, [x, layer.kernel, layer.bias])
+  for a, b in zip(run(False), run(True)):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+  assert layer._kernel_t is None
