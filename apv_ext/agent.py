@@ -47,10 +47,10 @@ class APVAgent(agent_lib.Agent):
       raise UserError(f'intr.k={config.intr.k} exceeds the {config.dataset.batch * windows} pooled features per batch.')
     self._af_lr = float(config.model_opt.lr)
     self.on_update(0)
-    if config.load_logdir and apv.load:
+    if config.load_logdir and apv.load_pretrained:
       self.load_pretrained(config.load_logdir, log)
     else:
-      log('No pre-trained weights loaded (--load_logdir empty or apv.load False): every module starts from scratch.')
+      log('No pre-trained weights loaded (--load_logdir empty or apv.load_pretrained False): every module starts from scratch.')
 
   def modules(self):
     return {'encoder': self.wm.encoder, 'af_rssm': self.wm.af_rssm, 'decoder': self.wm.heads['decoder']}
@@ -88,7 +88,7 @@ class NaiveAgent(agent_lib.Agent):
 
   def __init__(self, config, act_dim, log=print, name='agent'):
     super().__init__(config, act_dim, name=name)
-    if config.load_logdir and config.apv.load:
+    if config.load_logdir and config.apv.load_pretrained:
       self.load_pretrained(config.load_logdir, log)
     else:
       log('No pre-trained weights loaded: naive fine-tuning starts from scratch.')

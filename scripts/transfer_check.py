@@ -92,7 +92,7 @@ def main():
     batches = [windows(train_replay, batch) for _ in range(args.updates)]
     for variant in ('pretrained', 'scratch'):
       run.seed_everything(seed)
-      flags = [*base, '--seed', str(seed), '--load_logdir', str(pre), '--apv.load', str(variant == 'pretrained')]
+      flags = [*base, '--seed', str(seed), '--load_logdir', str(pre), '--apv.load_pretrained', str(variant == 'pretrained')]
       agent = apv_agent.APVAgent(config_lib.parse(flags), 4, log=lambda *a: None)
       evaluate = tf.function(lambda d: agent.wm.loss(d, agent._seeds(2, length))[2])
       for update in tqdm(range(args.updates + 1), desc=f'seed {seed} {variant}', leave=False):

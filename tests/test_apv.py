@@ -115,6 +115,8 @@ def test_every_ablation_trains(pretrained, ablation):
   logdir, _ = pretrained
   config = cfg('--load_logdir', str(logdir), configs=[ablation])
   agent = apv_agent.make_agent(config, ACT, log=lambda *a: None)
+  loaded = np.array_equal(agent.wm.encoder.variables[0].numpy(), pretrained[1].encoder.variables[0].numpy())
+  assert loaded == (ablation != 'from_scratch'), 'only from_scratch starts without pre-trained weights'
   for i in range(2):
     metrics = agent.train(batch(config, seed=i))
     agent.on_update(i + 1)
