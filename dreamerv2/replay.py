@@ -73,6 +73,7 @@ class Replay:
     self._rng = np.random.default_rng(seed)
     self._lock = threading.Lock()
     self._episodes = {}  # Insertion-ordered: the oldest comes first.
+    self._sampleable = []  # Names of stored episodes long enough for a window, kept in step.
     self._stored = 0
     self.total_steps = 0
     self.total_episodes = 0
@@ -106,18 +107,21 @@ class Replay:
   def _insert(self, name, episode):
     with self._lock:
       self._episodes[name] = episode
+      if len(episode['reward']) >= self._length:
+        self._sampleable.append(name)
       self._stored += len(episode['reward']) - 1
       while self._stored > self._capacity and len(self._episodes) > 1:
         oldest = next(iter(self._episodes))
         self._stored -= len(self._episodes.pop(oldest)['reward']) - 1
+        if self._sampleable and self._sampleable[0] == oldest:
+          self._sampleable.pop(0)
 
   def sample_window(self):
     """A window of `length` entries from a uniformly chosen episode; is_first at its start."""
     with self._lock:
-      candidates = [e for e in self._episodes.values() if len(e['reward']) >= self._length]
-    if not candidates:
-      raise ValueError(f'No episode in {self.directory} has {self._length} entries to sample a window from.')
-    episode = candidates[self._rng.integers(len(candidates))]
+      if not self._sampleable:
+        raise ValueError(f'No episode in {self.directory} has {self._length} entries to sample a window from.')
+      episode = self._episodes[self._sampleable[self._rng.integers(len(self._sampleable))]]
     start = window_start(len(episode['reward']), self._length, self._prioritize_ends, self._rng)
     window = {k: episode[k][start: start + self._length] for k in KEYS}
     window['is_first'] = window['is_first'].copy()

@@ -53,3 +53,12 @@ def test_dataset_batches(tmp_path):
   replay.add(make_episode(10))
   batch = next(iter(replay.dataset(3)))
   assert batch['image'].shape == (3, 4, 64, 64, 3) and batch['action'].shape == (3, 4, 2)
+
+
+def test_short_episodes_are_never_sampled_and_eviction_keeps_sampling_valid(tmp_path):
+  replay = replay_lib.Replay(tmp_path, capacity=30, length=8, seed=0)
+  replay.add(make_episode(3, start=500))  # Too short for a window.
+  for i in range(5):
+    replay.add(make_episode(10, start=100 * i))
+  starts = {int(replay.sample_window()['reward'][0]) // 100 for _ in range(200)}
+  assert starts == {2, 3, 4}  # Only the stored long episodes: the short and the evicted never appear.
