@@ -37,14 +37,13 @@ class VideoModel(tf.Module):
     self._report = tf.function(self._report_impl)
 
   def _seeds(self, n):
-    return tf.cast(tf.transpose(self.rng.make_seeds(n)), tf.int32)
+    return agent_lib.stateless_seeds(self.rng, n)
 
   def loss(self, data, seeds):
     embed = self.encoder(data['image'])
     post, prior = self.af_rssm.observe(embed, data['is_first'], seeds)
     kl_loss, kl_value = ops.kl_balance(post['logit'], prior['logit'], **self.config.kl)
-    image = tf.cast(data['image'], tf.float32) / 255.0 - 0.5
-    image_loss = -tf.reduce_mean(dists.mse(self.decoder(self.af_rssm.get_feat(post)), 3).log_prob(image))
+    image_loss = dists.image_nll(self.decoder(self.af_rssm.get_feat(post)), data['image'])
     loss = self.config.loss_scales.image * image_loss + self.config.loss_scales.kl * kl_loss
     metrics = {'image_loss': image_loss, 'kl_loss': kl_loss, 'model_kl': tf.reduce_mean(kl_value),
                'model_loss': loss, 'post_ent': tf.reduce_mean(dists.categorical(post['logit']).entropy()),

@@ -28,12 +28,7 @@ class Agent(tf.Module):
     self._report = tf.function(self._report_impl)
 
   def _seeds(self, *shape):
-    """A [*shape, 2] tensor of stateless seeds drawn from the agent's generator."""
-    n = 1
-    for s in shape:
-      n *= s
-    seeds = tf.cast(tf.transpose(self.rng.make_seeds(n)), tf.int32)  # TFP wants int32 seeds.
-    return tf.reshape(seeds, list(shape) + [2])
+    return stateless_seeds(self.rng, *shape)
 
   # Acting ----------------------------------------------------------------------
 
@@ -101,6 +96,18 @@ class Agent(tf.Module):
     """Open-loop video prediction for the first few sequences: [T, 3H, nW, 3] float in [0, 1]."""
     data = {k: v[:self.config.report_batch] for k, v in data.items()}
     return self._report(data).numpy()
+
+
+def stateless_seeds(rng, *shape):
+  """A [*shape, 2] int32 tensor of stateless seeds drawn from a tf.random.Generator.
+
+  Drawing from a checkpointed generator makes sampling resumable; TFP wants int32.
+  """
+  n = 1
+  for s in shape:
+    n *= s
+  seeds = tf.cast(tf.transpose(rng.make_seeds(n)), tf.int32)
+  return tf.reshape(seeds, list(shape) + [2])
 
 
 def _flatten_bt(x):

@@ -26,6 +26,12 @@ def mse(mean, event_dims):
   return tfd.Independent(tfd.Normal(tf.cast(mean, tf.float32), 1.0), event_dims)
 
 
+def image_nll(mean, image):
+  """Negative log-likelihood of uint8 frames under Normal(mean, 1), summed over pixels,
+  averaged over the batch dimensions; float32 whatever the compute precision."""
+  return -tf.reduce_mean(mse(mean, 3).log_prob(nets.preprocess(image)))
+
+
 class Action:
   """Truncated normal on [-1, 1] with reparameterised samples (DreamerV2's actor).
 

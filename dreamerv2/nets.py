@@ -58,6 +58,11 @@ def pretransposed(*modules):
       layer._kernel_t = None
 
 
+def preprocess(image):
+  """uint8 frames -> float32 in [-0.5, 0.5], as the encoder sees them and the decoder predicts them."""
+  return tf.cast(image, tf.float32) / 255.0 - 0.5
+
+
 class Dense(tf.Module):
 
   def __init__(self, din, dout, act='none', name=None):
@@ -207,7 +212,7 @@ class Encoder(tf.Module):
     """image: [..., 64, 64, 3] uint8 -> [..., embed_dim] in the compute dtype."""
     batch_shape = tf.shape(image)[:-3]
     x = tf.reshape(image, tf.concat([[-1], tf.shape(image)[-3:]], 0))
-    x = tf.cast(x, tf.float32) / 255.0 - 0.5
+    x = preprocess(x)
     for conv in self.convs:
       x = conv(x)
     x = tf.reshape(x, [-1, self.embed_dim])

@@ -81,8 +81,7 @@ class WorldModel(tf.Module):
     for name, head in self.heads.items():
       inp = feat if name in self.config.grad_heads else tf.stop_gradient(feat)
       if name == 'decoder':
-        image = tf.cast(data['image'], tf.float32) / 255.0 - 0.5
-        losses['image'] = -tf.reduce_mean(dists.mse(head(inp), 3).log_prob(image))
+        losses['image'] = dists.image_nll(head(inp), data['image'])
       elif name == 'reward':
         target, weight, mets = self.reward_target(data, outs)
         metrics.update(mets)
