@@ -14,10 +14,10 @@ def make_agent(config, act_dim, log=print):
 
 def main(argv=None):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+  from apv_ext import config as apv_config
   from dreamerv2 import train as dv2_train
-  argv = sys.argv[1:] if argv is None else argv
-  # APV runs are labelled `apv` in scores.jsonl unless a config or flag says otherwise.
-  dv2_train.main(['--method', 'apv', *argv], make_agent=make_agent)
+  # The run's label (`method`) comes from apv_ext/configs.yaml: `apv` or the ablation's.
+  dv2_train.main(argv, make_agent=make_agent, parse=apv_config.parse_finetune)
 
 
 if __name__ == '__main__':

@@ -107,7 +107,7 @@ def train(config, log=print):
 
 def main(argv=None):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  from dreamerv2 import config as config_lib
+  from apv_ext import config as config_lib
   from dreamerv2 import errors
   try:
     config = config_lib.parse(sys.argv[1:] if argv is None else argv)

@@ -1,4 +1,10 @@
-"""Loading `configs.yaml` and parsing `--configs a b --key value` command lines."""
+"""Loading the configs YAML files and parsing `--configs a b --key value` command lines.
+
+A package owns its config file. DreamerV2's is `dreamerv2/configs.yaml`; an extension
+(apv_ext) layers its own file over it: its `defaults` may add keys, and each of its
+named blocks is applied right after DreamerV2's block of the same name. So
+`dreamerv2/train.py` knows no APV key, and rejects `--intr.beta` like any typo.
+"""
 import pathlib
 
 import elements
@@ -6,26 +12,80 @@ import ruamel.yaml
 
 from .errors import UserError
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-CONFIGS = ROOT / 'configs.yaml'
-
-
+CONFIGS = pathlib.Path(__file__).resolve().parent / 'configs.yaml'
 
 
 def load_configs(path=CONFIGS):
   return ruamel.yaml.YAML(typ='safe').load(pathlib.Path(path).read_text())
 
 
-def parse(argv, path=CONFIGS):
-  """Returns an `elements.Config` from the defaults, named configs and flag overrides."""
-  configs = load_configs(path)
+def _merge(base, extra):
+  """Deep-merges two YAML dicts; `extra` may add keys (only used for `defaults`)."""
+  out = dict(base)
+  for key, value in extra.items():
+    if isinstance(value, dict) and isinstance(out.get(key), dict):
+      out[key] = _merge(out[key], value)
+    else:
+      out[key] = value
+  return out
+
+
+def load_layers(layers=(CONFIGS,)):
+  """Returns (defaults, {name: [block, ...]}) from config files applied in order."""
+  defaults, named = {}, {}
+  for path in layers:
+    for name, block in load_configs(path).items():
+      if name == 'defaults':
+        defaults = _merge(defaults, block)
+      else:
+        named.setdefault(name, []).append(block)
+  return defaults, named
+
+
+def describe(layers=(CONFIGS,)):
+  """{name: one-line description}: the comment line right above each named block."""
+  out = {}
+  for path in layers:
+    lines = pathlib.Path(path).read_text().splitlines()
+    for i, line in enumerate(lines):
+      if line and not line[0].isspace() and not line.startswith('#') and line.rstrip().endswith(':'):
+        name = line.rstrip()[:-1]
+        if name == 'defaults':
+          continue
+        doc = lines[i - 1][1:].strip() if i and lines[i - 1].startswith('#') else ''
+        # A later layer's description of the same block adds to the first one.
+        out[name] = f'{out[name]} / {doc}' if out.get(name) and doc else (out.get(name) or doc)
+  return out
+
+
+def parse(argv, layers=(CONFIGS,)):
+  """Returns an `elements.Config` from the defaults, named configs and flag overrides.
+
+  The run's label (`method`) comes from the named configs: the last one that sets
+  `method` wins, and two that set different labels are an error (name the combination
+  with `--method`). `named_configs` records the list and `preset` the named configs
+  that set no label (the size/suite preset, e.g. `metaworld+debug`), so that runs of
+  different presets are never pooled.
+  """
+  defaults, named = load_layers(layers)
   try:
     parsed, other = elements.Flags(configs=['defaults']).parse_known(argv)
-    config = elements.Config(configs['defaults'])
-    for name in parsed.configs:
-      if name not in configs:
-        raise UserError(f"Unknown config '{name}' in --configs; {path.name} defines: {', '.join(configs)}.")
-      config = config.update(configs[name])
+    names = [name for name in parsed.configs if name != 'defaults']
+    config = elements.Config(defaults)
+    labels = {}
+    for name in names:
+      if name not in named:
+        known = ', '.join(sorted(named))
+        raise UserError(f"Unknown config '{name}' in --configs; known configs: {known}.")
+      for block in named[name]:
+        config = config.update(block)
+        if 'method' in block:
+          labels[name] = block['method']
+    if len(set(labels.values())) > 1 and not any(a == '--method' or a.startswith('--method=') for a in other):
+      pairs = ', '.join(f'{k} ({v})' for k, v in labels.items())
+      raise UserError(f'Configs {pairs} set different method labels; pass --method LABEL to name the combination.')
+    preset = '+'.join(name for name in names if name not in labels) or 'defaults'
+    config = config.update({'named_configs': ' '.join(names), 'preset': preset})
     return elements.Flags(config).parse(other)
   except (KeyError, TypeError, ValueError) as e:
     message = str(e.args[0]) if e.args else str(e)

@@ -12,13 +12,14 @@ def make_agent(config, act_dim, log=print):
   return agent.Agent(config, act_dim)
 
 
-def main(argv=None, make_agent=make_agent):
+def main(argv=None, make_agent=make_agent, parse=None):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
   from dreamerv2 import config as config_lib
   from dreamerv2 import errors
   from dreamerv2 import run
   try:
-    config = config_lib.parse(sys.argv[1:] if argv is None else argv)
+    parse = parse or config_lib.parse
+    config = parse(sys.argv[1:] if argv is None else argv)
     run.train(config, make_agent)
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)

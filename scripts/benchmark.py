@@ -67,7 +67,7 @@ def time_fn(fn, repeats):
 
 def bench_model(name, args):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  from dreamerv2 import config as config_lib
+  from apv_ext import config as config_lib
   configs, _ = MODELS[name]
   overrides = ['--precision', args.precision, '--jit', args.jit]
   config = config_lib.parse(['--configs', *configs, *args.extra_configs, *overrides])
@@ -124,7 +124,7 @@ def make_videos(fmt, count, root, frames=100):
 
 def bench_loader(name, args):
   from apv_ext import video_data
-  from dreamerv2 import config as config_lib
+  from apv_ext import config as config_lib
   fmt, count = LOADERS[name]
   video = config_lib.parse(['--configs', 'metaworld_pretrain', *args.extra_configs]).video
   path = make_videos(fmt, count, args.data_dir)

@@ -60,7 +60,7 @@ def main():
   import tensorflow as tf
   from tqdm import tqdm
   from apv_ext import agent as apv_agent
-  from dreamerv2 import config as config_lib
+  from apv_ext import config as config_lib
   from dreamerv2 import run
 
   base = ['--configs', 'metaworld', *args.configs, 'no_intr', '--task', args.task]

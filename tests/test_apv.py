@@ -13,7 +13,7 @@ from apv_ext import pretrain
 from apv_ext import rssm as apv_rssm
 from conftest import ROOT
 from dreamerv2 import checkpoint as ckpt_lib
-from dreamerv2 import config as config_lib
+from apv_ext import config as config_lib
 from dreamerv2.errors import UserError
 
 ACT = 4
