@@ -1,9 +1,12 @@
 """Action-free pre-training on videos (APV stage 1).
 
   python apv_ext/train_video.py --configs metaworld_pretrain --load_logdir VIDEOS --logdir DIR
-VIDEOS is a folder of .npz files (or a dreamerv2 run), video files or an RLBench
-dataset. Without --load_logdir, a small set of expert Meta-world videos is
-collected once into the cache and used. `--steps` counts gradient updates here.
+VIDEOS is a folder of .npz files (or a dreamerv2 run), video files, an RLBench
+dataset or a prepared video cache (`python -m apv_ext.prepare_videos`); it is
+converted into the cache under --video.cache once. Without --load_logdir, the
+embedded default set (`video.default`: expert Meta-world videos, or DMC locomotion
+videos for dmc_vision_pretrain) is collected once into the cache and used.
+`--steps` counts gradient updates here.
 """
 import os
 import pathlib
@@ -15,9 +18,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def default_dataset(config, log=print):
-  """The embedded default: expert videos of unseen Meta-world tasks, collected once."""
+  """The embedded default: expert videos of unseen Meta-world tasks (or DMC locomotion), collected once."""
   from apv_ext import collect
+  from apv_ext import dmc_videos
+  from dreamerv2.errors import UserError
   video = config.video
+  if video.default == 'dmc':
+    return dmc_videos.default_dataset(config, log)
+  if video.default != 'metaworld':
+    raise UserError(f"video.default is '{video.default}'; expected metaworld or dmc.")
   cache = pathlib.Path(video.cache or '~/.cache/apv').expanduser()
   render = 'fast' if config.env.fast_render else 'full'
   tasks = list(collect.DEFAULT_TASKS[:video.default_tasks])
@@ -53,14 +62,15 @@ def train(config, log=print):
   video = config.video
   data = video_data.VideoDataset(
       path, video.length, video.batch, config.env.size[0], video.format, tuple(video.cameras), video.heldout,
-      video.prioritize_ends, seed=config.seed, log=log)
+      video.prioritize_ends, seed=config.seed, log=log, cache=video.cache, workers=video.workers)
   config.save(str(logdir / 'config.yaml'))
   model = pretrain.VideoModel(config)
   ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', model=model)
   state = ckpt.load() or {'updates': 0}
   if state['updates']:
     log(f"Resumed from checkpoint at {state['updates']} updates.")
-  state['dataset'] = str(path)
+  video_data.check_identity(state.get('dataset'), data.identity, video.allow_new_data)
+  state['dataset'] = data.identity
   updates = state['updates']
   logger = logger_lib.make_logger(logdir, lambda: updates, terminal_pattern=r'^valid/')
   batches = iter(data.dataset())

@@ -1,8 +1,17 @@
-"""Video datasets: every format, skips and their summary, streaming."""
+"""Video data: every format into the cache, skips named, resumable conversion, uniform sampling."""
+import json
+import struct
+import subprocess
+import sys
+import zlib
+
 import numpy as np
 import pytest
 
+from apv_ext import video_cache
 from apv_ext import video_data
+from apv_ext import video_formats
+from conftest import ROOT
 from dreamerv2.errors import UserError
 
 
@@ -12,6 +21,11 @@ def write_npz(path, frames, **extra):
 
 def frames(n, h=64, w=64, seed=0):
   return np.random.default_rng(seed).integers(0, 255, (n, h, w, 3), dtype=np.uint8)
+
+
+def dataset(path, tmp_path, length=8, batch=2, heldout=1, log=None, **kwargs):
+  return video_data.VideoDataset(path, length=length, batch=batch, heldout=heldout, cache=tmp_path / 'cache',
+                                 workers=1, progress=False, log=log or (lambda *a: None), **kwargs)
 
 
 def check_batch(batch, b, t):
@@ -29,10 +43,14 @@ def test_npz_flat_and_reference_layout_without_reward(tmp_path):
   write_npz(ref / 'ep-20.npz', frames(30, 80, 80), reward=np.zeros(30))  # Odd size: resized.
   write_npz(ref / 'ep2-20.npz', frames(30))
   for path in (flat, tmp_path / 'ref'):
-    data = video_data.VideoDataset(path, length=8, batch=4, heldout=1, log=lambda *a: None)
+    data = dataset(path, tmp_path, batch=4)
     assert data.format == 'npz'
     check_batch(next(data.batches()), 4, 8)
     check_batch(data.validation_batch(), 4, 8)
+  # Frames come out of the cache exactly as stored.
+  data = dataset(flat, tmp_path, length=20, heldout=0)
+  window = next(data.windows())
+  assert any(np.array_equal(window, frames(20, seed=i)) for i in range(3))
 
 
 def test_mp4_at_odd_resolution(tmp_path):
@@ -41,7 +59,7 @@ def test_mp4_at_odd_resolution(tmp_path):
   folder.mkdir()
   for i in range(2):
     iio.imwrite(folder / f'clip{i}.mp4', frames(16, 72, 96, seed=i), fps=10, codec='libx264', macro_block_size=1)
-  data = video_data.VideoDataset(folder, length=10, batch=3, heldout=1, log=lambda *a: None)
+  data = dataset(folder, tmp_path, length=10, batch=3)
   assert data.format == 'video' and data.num_frames == 32
   check_batch(next(data.batches()), 3, 10)
 
@@ -57,48 +75,249 @@ def make_rlbench(root, episodes=2, cameras=('front', 'wrist'), n=12, size=128):
 
 
 def test_rlbench_layout(tmp_path):
-  make_rlbench(tmp_path)
-  data = video_data.VideoDataset(tmp_path, length=10, batch=2, heldout=1, log=lambda *a: None)
+  make_rlbench(tmp_path / 'rlbench')
+  data = dataset(tmp_path / 'rlbench', tmp_path, length=10)
   assert data.format == 'rlbench' and len(data.train) + len(data.valid) == 4  # 2 episodes x 2 cameras.
   check_batch(next(data.batches()), 2, 10)
-  only_front = video_data.VideoDataset(tmp_path, length=10, batch=2, heldout=0, cameras=('front',),
-                                       log=lambda *a: None)
-  assert len(only_front.train) == 2
+  only_front = dataset(tmp_path / 'rlbench', tmp_path, length=10, heldout=0, cameras=('front',))
+  assert len(only_front.train) == 2 and only_front.cache != data.cache
 
 
-def test_skips_are_counted_and_named(tmp_path, recwarn):
-  write_npz(tmp_path / 'good.npz', frames(20))
-  write_npz(tmp_path / 'good2.npz', frames(20))
-  write_npz(tmp_path / 'short.npz', frames(3))
-  np.savez_compressed(tmp_path / 'noimage.npz', obs=frames(20))
-  (tmp_path / 'corrupt.npz').write_bytes(b'not a zip file')
+def test_skips_are_counted_and_named(tmp_path):
+  src = tmp_path / 'src'
+  src.mkdir()
+  write_npz(src / 'good.npz', frames(20))
+  write_npz(src / 'good2.npz', frames(20))
+  write_npz(src / 'short.npz', frames(3))
+  np.savez_compressed(src / 'noimage.npz', obs=frames(20))
+  (src / 'corrupt.npz').write_bytes(b'not a zip file')
   lines = []
-  data = video_data.VideoDataset(tmp_path, length=8, batch=2, heldout=1, log=lines.append)
+  data = dataset(src, tmp_path, log=lines.append)
   assert data.skipped == {'too short': 1, 'unreadable': 2}
-  assert 'using 2 videos' in lines[0] and 'skipped 1 shorter than 8 frames and 2 unreadable' in lines[0]
-  warned = ' '.join(str(w.message) for w in recwarn)
-  assert 'corrupt.npz' in warned and 'noimage.npz' in warned
+  text = '\n'.join(lines)
+  assert 'using 2 videos' in text and 'skipped 1 shorter than 8 frames and 2 unreadable' in text
+  assert 'corrupt.npz (unreadable npz' in text and "noimage.npz (no 'image' array" in text and 'short.npz' in text
+  listed = (data.cache / 'skipped.txt').read_text()
+  assert 'corrupt.npz: unreadable npz' in listed and 'noimage.npz' in listed
 
 
 def test_empty_or_unusable_folder_is_a_one_line_error(tmp_path):
+  src = tmp_path / 'src'
+  src.mkdir()
   with pytest.raises(UserError, match='No videos found'):
-    video_data.VideoDataset(tmp_path, length=8, batch=2, log=lambda *a: None)
-  write_npz(tmp_path / 'short.npz', frames(3))
+    dataset(src, tmp_path)
+  write_npz(src / 'short.npz', frames(3))
   with pytest.raises(UserError, match='No usable videos') as info:
-    video_data.VideoDataset(tmp_path, length=8, batch=2, log=lambda *a: None)
+    dataset(src, tmp_path)
   assert '\n' not in str(info.value)
 
 
-def test_streaming_decodes_videos_gradually(tmp_path, monkeypatch):
-  for i in range(20):
-    write_npz(tmp_path / f'v{i}.npz', frames(10, seed=i))
-  loads = []
-  original = video_data.NpzVideo.load
-  monkeypatch.setattr(video_data.NpzVideo, 'load', lambda self, size: loads.append(self.name) or original(self, size))
-  data = video_data.VideoDataset(tmp_path, length=5, batch=2, heldout=0, buffer=3, refresh=4, log=lambda *a: None)
-  windows = data.windows()
-  for _ in range(16):
-    next(windows)
-  # 3 videos fill the buffer, then one more after every 4 windows (the 16th window's
-  # refresh runs when the 17th is asked for): never all 20 at once.
-  assert len(loads) == 3 + 3
+def png16(path, image):
+  """A 16-bit PNG (Pillow cannot write 16-bit RGB): image uint16 [H, W, C], C in 1, 3, 4."""
+  h, w, c = image.shape
+  raw = b''.join(b'\x00' + image[y].astype('>u2').tobytes() for y in range(h))
+  chunk = lambda kind, data: (struct.pack('>I', len(data)) + kind + data +
+                              struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+  header = struct.pack('>IIBBBBB', w, h, 16, {1: 0, 3: 2, 4: 6}[c], 0, 0, 0)
+  path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', zlib.compress(raw)) +
+                   chunk(b'IEND', b''))
+
+
+BASE = frames(10)
+GRAY = BASE[..., :1]
+LAYOUTS = {  # name: (array, expected RGB uint8)
+    'uint8_nhwc3': (BASE, BASE),
+    'uint8_nhwc1': (GRAY, np.repeat(GRAY, 3, -1)),
+    'uint8_nhw': (GRAY[..., 0], np.repeat(GRAY, 3, -1)),
+    'uint8_nhwc4': (np.concatenate([BASE, GRAY], -1), BASE),
+    'uint8_nchw3': (BASE.transpose(0, 3, 1, 2), BASE),
+    'uint8_nchw1': (GRAY.transpose(0, 3, 1, 2), np.repeat(GRAY, 3, -1)),
+    'uint8_nchw4': (np.concatenate([BASE, GRAY], -1).transpose(0, 3, 1, 2), BASE),
+    'uint16_nhwc3': (BASE.astype(np.uint16) * 257, BASE),
+    'uint16_nchw1': (GRAY.transpose(0, 3, 1, 2).astype(np.uint16) * 257, np.repeat(GRAY, 3, -1)),
+    'float32_unit': (BASE.astype(np.float32) / 255, BASE),
+    'float64_255': (BASE.astype(np.float64), BASE),
+    'int64_255': (BASE.astype(np.int64), BASE),
+}
+BAD = {  # name: (array, reason)
+    'float_nan': (np.full((10, 64, 64, 3), np.nan, np.float32), 'NaN'),
+    'float_range': (BASE.astype(np.float32) * 2 + 1, 'float pixel values in'),
+    'int_range': (BASE.astype(np.int32) * 300, 'int32 pixel values in'),
+    'bool': (BASE > 100, 'unsupported dtype bool'),
+    'two_channels': (BASE[..., :2], 'unsupported shape'),
+    'five_dims': (BASE[None], 'unsupported shape'),
+    'ambiguous': (BASE[:, :3, :3, :], 'ambiguous shape'),
+}
+
+
+def test_every_image_dtype_and_layout_converts_or_is_skipped_with_reason(tmp_path):
+  src = tmp_path / 'src'
+  src.mkdir()
+  for name, (array, _) in {**LAYOUTS, **BAD}.items():
+    write_npz(src / f'{name}.npz', array)
+  np.savez(src / 'pickled.npz', image=np.array([object()] * 10, dtype=object))
+  good = tmp_path / 'good.npz'
+  write_npz(good, BASE)
+  data = bytearray(good.read_bytes())
+  data[len(data) // 2: len(data) // 2 + 64] = bytes(64)  # Fails only when decompressed.
+  (src / 'bad_data.npz').write_bytes(bytes(data))
+  out = tmp_path / 'cache'
+  index = video_cache.build(src, out, workers=1, progress=False, log=lambda *a: None)
+  shards = {n: np.load(out / s['file']) for n, s in index['shards'].items()}
+  converted = {v['key']: shards[v['shard']][v['offset']: v['offset'] + v['length']] for v in index['videos']}
+  assert sorted(converted) == sorted(f'{n}.npz' for n in LAYOUTS)
+  for name, (_, expected) in LAYOUTS.items():
+    np.testing.assert_array_equal(converted[f'{name}.npz'], expected, err_msg=name)
+  reasons = {s['key']: s['reason'] for s in index['skipped']}
+  assert sorted(reasons) == sorted([f'{n}.npz' for n in BAD] + ['pickled.npz', 'bad_data.npz'])
+  for name, (_, reason) in BAD.items():
+    assert reason in reasons[f'{name}.npz'], (name, reasons[f'{name}.npz'])
+  assert reasons['pickled.npz'].startswith('unreadable npz') and reasons['bad_data.npz'].startswith('unreadable npz')
+
+
+def test_16bit_and_gray_png_frames(tmp_path):
+  for cam, image in (('front', BASE[:4].astype(np.uint16) * 257), ('wrist', GRAY[:4].astype(np.uint16) * 257)):
+    folder = tmp_path / 'rl' / 'task' / 'variation0' / 'episodes' / 'episode0' / f'{cam}_rgb'
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(image):
+      png16(folder / f'{i}.png', frame)
+  index = video_cache.build(tmp_path / 'rl', tmp_path / 'cache', workers=1, progress=False, log=lambda *a: None)
+  assert not index['skipped']
+  shard = np.load(tmp_path / 'cache' / 'shard-00000.npy')
+  got = {v['key'].split('/')[-1]: shard[v['offset']: v['offset'] + v['length']] for v in index['videos']}
+  np.testing.assert_array_equal(got['front_rgb'], BASE[:4])
+  np.testing.assert_array_equal(got['wrist_rgb'], np.repeat(GRAY[:4], 3, -1))
+
+
+def marked_videos(root, count, length=30, seed=0):
+  """Videos whose every pixel holds their own number: the video of any window can be read off it."""
+  root.mkdir(parents=True)
+  rng = np.random.default_rng(seed)
+  for i in range(count):
+    write_npz(root / f'v{i:03d}.npz', np.full((int(rng.integers(length, 2 * length)), 8, 8, 3), i, np.uint8))
+  return root
+
+
+@pytest.fixture(scope='module')
+def uniform_data(tmp_path_factory):
+  tmp = tmp_path_factory.mktemp('uniform')
+  src = marked_videos(tmp / 'src', 240)
+  return video_data.VideoDataset(src, 25, 16, heldout=0, prioritize_ends=True, cache=tmp / 'cache', workers=1,
+                                 progress=False, log=lambda *a: None)
+
+
+def test_windows_draw_videos_uniformly(uniform_data):
+  from scipy import stats
+  batches = uniform_data.batches()
+  counts = np.zeros(240)
+  for _ in range(1000):
+    batch = next(batches)['image']
+    ids = batch[:, 0, 0, 0, 0]
+    assert (batch == ids[:, None, None, None, None]).all()  # A window never mixes videos.
+    np.add.at(counts, ids, 1)
+  # Uniform over videos although their lengths differ 2x (a frame-uniform draw would fail).
+  assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_consecutive_batches_share_no_more_videos_than_uniform(uniform_data):
+  batches = uniform_data.batches()
+  sets = [set(next(batches)['image'][:, 0, 0, 0, 0]) for _ in range(600)]
+  shared = np.mean([len(a & b) for a, b in zip(sets, sets[1:])])
+  expected = 240 * (1 - (239 / 240) ** 16) ** 2  # Sum over videos of P(in one batch)^2: ~1.0.
+  assert shared < expected + 0.25, (shared, expected)
+
+
+def test_window_starts_follow_the_replay_rule(tmp_path):
+  src = tmp_path / 'src'
+  src.mkdir()
+  write_npz(src / 'ramp.npz', np.arange(40, dtype=np.uint8)[:, None, None, None] * np.ones((1, 8, 8, 3), np.uint8))
+  for ends, last in ((False, 1 / 31), (True, 11 / 41)):
+    data = dataset(src, tmp_path, length=10, heldout=0, prioritize_ends=ends)
+    windows = data.windows()
+    starts = np.array([next(windows)[0, 0, 0, 0] for _ in range(4000)])
+    assert starts.min() == 0 and starts.max() == 30
+    # prioritize_ends: the start range is extended by the window length and clipped (spec, replay).
+    assert abs(np.mean(starts == 30) - last) < 0.02, (ends, np.mean(starts == 30))
+
+
+def test_killed_conversion_resumes_to_the_same_index(tmp_path, monkeypatch):
+  src = marked_videos(tmp_path / 'src', 12, length=10)
+  (src / 'broken.npz').write_bytes(b'junk')
+  fresh = video_cache.build(src, tmp_path / 'fresh', workers=1, progress=False, shard_frames=40, log=print)
+  assert len(fresh['shards']) > 3
+  written, write_shard = [], video_cache._write_shard
+
+  def killed_after_two(path, videos):
+    if len(written) == 2:
+      path.with_name(path.name + '.tmp').write_bytes(b'half a shard')
+      raise KeyboardInterrupt('killed')
+    written.append(path)
+    write_shard(path, videos)
+
+  monkeypatch.setattr(video_cache, '_write_shard', killed_after_two)
+  out = tmp_path / 'resumed'
+  with pytest.raises(KeyboardInterrupt):
+    video_cache.build(src, out, workers=1, progress=False, shard_frames=40, log=print)
+  assert not (out / 'index.json').exists() and len(list(out.glob('shard-*.npy'))) == 2
+  monkeypatch.setattr(video_cache, '_write_shard', write_shard)
+  lines = []
+  resumed = video_cache.build(src, out, workers=1, progress=False, shard_frames=40, log=lines.append)
+  kept = [json.loads(p.read_text()) for p in sorted(out.glob('shard-*.json'))[:2]]
+  assert f'converting {13 - sum(len(m["videos"]) + len(m["skipped"]) for m in kept)} of 13 videos' in lines[0]
+  assert {k: v for k, v in resumed.items() if k != 'settings'} == {k: v for k, v in fresh.items() if k != 'settings'}
+  assert not list(out.glob('*.tmp'))
+  for name, shard in fresh['shards'].items():
+    np.testing.assert_array_equal(np.load(tmp_path / 'fresh' / shard['file']), np.load(out / shard['file']))
+
+
+def test_parallel_conversion_builds_the_same_index(tmp_path):
+  src = marked_videos(tmp_path / 'src', 6, length=10)
+  one = video_cache.build(src, tmp_path / 'one', workers=1, progress=False, shard_frames=30, log=print)
+  two = video_cache.build(src, tmp_path / 'two', workers=2, progress=False, shard_frames=30, log=print)
+  assert one['videos'] == two['videos'] and one['shards'] == two['shards']
+
+
+def test_added_removed_and_modified_sources_are_indexed_again(tmp_path):
+  src = marked_videos(tmp_path / 'src', 6, length=10)
+  lines = []
+  first = dataset(src, tmp_path, length=5)
+  again = dataset(src, tmp_path, length=5, log=lines.append)
+  assert not any('converting' in line for line in lines) and again.identity == first.identity
+  write_npz(src / 'v000.npz', np.full((50, 8, 8, 3), 200, np.uint8))  # Modified: other content and length.
+  (src / 'v001.npz').unlink()
+  write_npz(src / 'new.npz', np.full((7, 8, 8, 3), 100, np.uint8))
+  lines.clear()
+  index = video_cache.build(src, first.cache, workers=1, progress=False, log=lines.append)
+  assert 'converting 2 of 6 videos' in lines[0]
+  keys = {v['key']: v for v in index['videos']}
+  assert sorted(keys) == ['new.npz', 'v000.npz', 'v002.npz', 'v003.npz', 'v004.npz', 'v005.npz']
+  assert keys['v000.npz']['length'] == 50 and keys['v000.npz']['shard'] != keys['v002.npz']['shard']
+  data = dataset(src, tmp_path, length=5, heldout=0)
+  seen = {int(w[0, 0, 0, 0]) for w, _ in zip(data.windows(), range(300))}
+  assert seen == {100, 200, 2, 3, 4, 5}
+  with pytest.raises(UserError, match='allow_new_data'):
+    video_data.check_identity(first.identity, data.identity)
+  video_data.check_identity(first.identity, data.identity, allow_new_data=True)
+  video_data.check_identity(data.identity, data.identity)
+
+
+def test_prepare_command_and_a_cache_folder_as_the_dataset(tmp_path):
+  src = marked_videos(tmp_path / 'src', 3, length=10)
+  out = subprocess.run([sys.executable, '-m', 'apv_ext.prepare_videos', str(src), '--out', str(tmp_path / 'c'),
+                        '--workers', '2'], capture_output=True, text=True, cwd=ROOT, timeout=120)
+  assert out.returncode == 0, out.stderr
+  assert '3 videos' in out.stdout
+  folder = video_cache.cache_dir(src, tmp_path / 'c')
+  assert str(folder) in out.stdout
+  data = video_data.VideoDataset(folder, 5, 2, heldout=0, log=lambda *a: None)  # The cache folder alone.
+  assert data.cache == folder and data.identity['path'] == str(src.resolve())
+  bad = subprocess.run([sys.executable, '-m', 'apv_ext.prepare_videos', str(tmp_path / 'nope')],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+  assert bad.returncode == 2 and bad.stderr.startswith('error: Video dataset') and bad.stderr.count('\n') == 1
+
+
+def test_to_rgb8_rejects_what_it_cannot_read():
+  with pytest.raises(video_formats.BadVideo, match='ambiguous'):
+    video_formats.to_rgb8(np.zeros((2, 3, 5, 3), np.uint8))  # [N, 3, H, 3]: channels first or last?
+  np.testing.assert_array_equal(video_formats.to_rgb8(np.zeros((2, 3, 5, 7), np.uint8)),
+                                np.zeros((2, 5, 7, 3), np.uint8))
