@@ -13,6 +13,8 @@ the same index as an uninterrupted one. Added, removed and modified sources (siz
 file count) are detected on every use and only those are converted again.
 """
 import concurrent.futures
+import contextlib
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -139,12 +141,38 @@ def build(source, out, fmt='auto', cameras=video_formats.RLBENCH_CAMERAS, size=6
               'cameras': sorted(cameras) if fmt == 'rlbench' else []}
   scan = {v.key: v.identity() for v in videos}
   out = pathlib.Path(out)
-  index_path = out / 'index.json'
-  if index_path.exists():
-    index = json.loads(index_path.read_text())
-    if index.get('settings') == settings and index.get('scan') == scan:
-      return index  # Nothing added, removed or modified since the last conversion.
+  index = _current(out, settings, scan)
+  if index:
+    return index  # Nothing added, removed or modified since the last conversion.
   out.mkdir(parents=True, exist_ok=True)
+  with _locked(out, log):
+    # Another process may have brought it up to date while this one waited for the lock.
+    return _current(out, settings, scan) or _update(out, videos, scan, settings, size, workers, log, progress,
+                                                   shard_frames, min_length)
+
+
+def _current(out, settings, scan):
+  """The committed index if it was built with these settings from sources as scanned now, else None."""
+  try:
+    index = json.loads((out / 'index.json').read_text())
+  except (OSError, ValueError):
+    return None
+  return index if index.get('settings') == settings and index.get('scan') == scan else None
+
+
+@contextlib.contextmanager
+def _locked(out, log):
+  """One converting process per cache folder; another one waits, then finds the cache up to date."""
+  with open(out / '.lock', 'w') as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      log(f'Video cache {out}: another process is converting into it; waiting.')
+      fcntl.flock(lock, fcntl.LOCK_EX)
+    yield
+
+
+def _update(out, videos, scan, settings, size, workers, log, progress, shard_frames, min_length):
   manifests = _Manifests(out, settings, log)
   done = set()  # Keys already converted (or skipped) from their current version.
   for name, manifest in list(manifests.shards.items()):
@@ -157,7 +185,8 @@ def build(source, out, fmt='auto', cameras=video_formats.RLBENCH_CAMERAS, size=6
     done |= {e['key'] for e in live}
   todo = [v for v in videos if v.key not in done]
   if todo:
-    log(f'Video cache: converting {len(todo)} of {len(videos)} videos from {source} ({fmt}) into {out}.')
+    log(f'Video cache: converting {len(todo)} of {len(videos)} videos from {settings["source"]} '
+        f'({settings["format"]}) into {out}.')
     _convert_into(manifests, todo, scan, size, settings, workers or os.cpu_count() or 1, progress,
                   shard_frames, min_length)
   index = {'settings': settings, 'scan': scan, 'shards': {}, 'videos': [], 'skipped': []}
@@ -172,7 +201,7 @@ def build(source, out, fmt='auto', cameras=video_formats.RLBENCH_CAMERAS, size=6
   index['videos'].sort(key=lambda v: v['key'])
   index['skipped'].sort(key=lambda v: v['key'])
   write_atomic(out / 'skipped.txt', ''.join(f'{s["key"]}: {s["reason"]}\n' for s in index['skipped']))
-  write_atomic(index_path, json.dumps(index))  # Last: a cache is trusted only with its index.
+  write_atomic(out / 'index.json', json.dumps(index))  # Last: a cache is trusted only with its index.
   return index
 
 

@@ -171,7 +171,7 @@ def test_pretrain_smoke_and_resume(entry, tmp_path):
     np.savez_compressed(videos / f'v{i}.npz', image=rng.integers(0, 255, (30, 64, 64, 3), dtype=np.uint8))
   logdir = tmp_path / 'pre'
   args = ['apv_ext/train_video.py', '--configs', 'metaworld_pretrain', 'debug', '--load_logdir', videos,
-          '--logdir', logdir, '--eval_every', '10', '--log_every', '5']
+          '--logdir', logdir, '--eval_every', '10', '--log_every', '5', '--video.cache', tmp_path / 'cache']
   entry(*args, '--steps', '20')
   rows = read_jsonl(logdir / 'metrics.jsonl')
   assert all(math.isfinite(r['train/image_loss']) for r in rows if 'train/image_loss' in r)

@@ -321,3 +321,19 @@ def test_to_rgb8_rejects_what_it_cannot_read():
     video_formats.to_rgb8(np.zeros((2, 3, 5, 3), np.uint8))  # [N, 3, H, 3]: channels first or last?
   np.testing.assert_array_equal(video_formats.to_rgb8(np.zeros((2, 3, 5, 7), np.uint8)),
                                 np.zeros((2, 5, 7, 3), np.uint8))
+
+
+def test_dmc_default_collection_pretraining_and_dataset_identity(entry, tmp_path):
+  """dmc_vision_pretrain without a dataset collects walker + cheetah once; resuming on other data fails."""
+  args = ['apv_ext/train_video.py', '--configs', 'dmc_vision_pretrain', 'debug', '--video.cache', tmp_path / 'cache',
+          '--logdir', tmp_path / 'pre', '--eval_every', '2', '--log_every', '2', '--log_videos', 'False']
+  out = entry(*args, '--steps', '2')
+  assert 'Collecting the default DMC pre-training videos' in out.stdout
+  folders = list((tmp_path / 'cache').glob('dmc-walker_walk+cheetah_run-*'))
+  assert len(folders) == 1 and (folders[0] / 'complete').exists()
+  for task in ('walker_walk', 'cheetah_run'):
+    video = np.load(folders[0] / f'{task}-0.npz')['image']
+    assert video.shape == (21, 64, 64, 3) and np.abs(np.diff(video.astype(int), axis=0)).mean() > 0.5  # It moves.
+  other = marked_videos(tmp_path / 'other', 3, length=20)
+  resumed = entry(*args, '--load_logdir', other, '--steps', '4', check=False)
+  assert resumed.returncode == 2 and 'allow_new_data' in resumed.stderr, resumed.stderr[-2000:]
