@@ -38,7 +38,9 @@ def default_root(root=''):
 def cache_dir(source, root='', fmt='auto', cameras=video_formats.RLBENCH_CAMERAS, size=64):
   """Where the cache of `source` lives under `root`: one folder per source path and settings."""
   source = pathlib.Path(source).expanduser().resolve()
-  settings = json.dumps([str(source), fmt, sorted(cameras), size, VERSION])
+  if fmt == 'auto':  # The same cache whether the format was named or detected.
+    fmt = video_formats.detect_format(source) if source.exists() else fmt
+  settings = json.dumps([str(source), fmt, sorted(cameras) if fmt == 'rlbench' else [], size, VERSION])
   digest = hashlib.sha1(settings.encode()).hexdigest()[:10]
   return default_root(root) / 'videos' / f'{source.name or "root"}-{digest}'
 

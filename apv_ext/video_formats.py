@@ -53,6 +53,7 @@ def to_rgb8(frames):
     low, high = float(a.min()), float(a.max())
     if low < 0 or high > 255:
       raise BadVideo(f'float pixel values in [{low:g}, {high:g}]; expected [0, 1] or [0, 255]')
+    # A [0, 255] video whose every pixel is <= 1 (near black) is read as [0, 1]: no other clue exists.
     a = np.round(a * 255 if high <= 1.0 else a).astype(np.uint8)
   elif a.dtype != np.uint8:
     low, high = int(a.min()), int(a.max())

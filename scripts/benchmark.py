@@ -2,6 +2,7 @@
 
   python scripts/benchmark.py                       # everything, fp32, jit auto
   python scripts/benchmark.py --only dv2_paper --precision bf16 --jit True
+  python scripts/benchmark.py --only loader_cache convert_npz convert_mp4 convert_rlbench loader_rss_200 loader_rss_2000
 Each model row runs in its own process so that its peak RSS is its own.
 Wall time on a shared machine is noisy: CPU seconds per update are printed too.
 """
