@@ -43,8 +43,9 @@ def test_compare_script(entry, tmp_path):
 
 def test_benchmark_on_debug_sizes(entry, tmp_path):
   out = entry('scripts/benchmark.py', '--extra_configs', 'debug', '--repeats', '1', '--env_seconds', '1',
-              '--data_dir', tmp_path, '--only', 'dv2_default', 'apv_paper', 'pretrain_paper', 'loader_npz', 'dmc')
+              '--data_dir', tmp_path, '--only', 'dv2_default', 'apv_paper', 'pretrain_paper', 'loader_cache',
+              'convert_npz', 'dmc')
   table = out.stdout
-  for name in ('dv2_default', 'apv_paper', 'pretrain_paper', 'loader_npz', 'dmc'):
+  for name in ('dv2_default', 'apv_paper', 'pretrain_paper', 'loader_cache', 'convert_npz', 'dmc'):
     assert name in table
   assert 'ms/update' in table and 'peak RSS' in table
