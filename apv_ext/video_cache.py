@@ -79,6 +79,8 @@ def _load(video, size):
     return 'ok', video.load(size)
   except video_formats.BadVideo as e:
     return 'skip', str(e)
+  except Exception as e:  # Decoders raise many types; one bad video must not stop a long conversion.
+    return 'skip', f'unreadable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})'
 
 
 def _convert(videos, size, workers):
@@ -189,8 +191,8 @@ def _update(out, videos, scan, settings, size, workers, log, progress, shard_fra
   if todo:
     log(f'Video cache: converting {len(todo)} of {len(videos)} videos from {settings["source"]} '
         f'({settings["format"]}) into {out}.')
-    _convert_into(manifests, todo, scan, size, settings, workers or os.cpu_count() or 1, progress,
-                  shard_frames, min_length)
+    workers = min(workers or os.cpu_count() or 1, len(todo))
+    _convert_into(manifests, todo, scan, size, settings, workers, progress, shard_frames, min_length)
   index = {'settings': settings, 'scan': scan, 'shards': {}, 'videos': [], 'skipped': []}
   for name in sorted(manifests.shards):
     manifest = manifests.shards[name]

@@ -101,6 +101,22 @@ def test_skips_are_counted_and_named(tmp_path):
   assert 'corrupt.npz: unreadable npz' in listed and 'noimage.npz' in listed
 
 
+def test_decode_errors_in_videos_and_frames_count_as_unreadable(tmp_path):
+  import imageio.v3 as iio
+  videos = tmp_path / 'videos'
+  videos.mkdir()
+  iio.imwrite(videos / 'good.mp4', frames(12), fps=10, codec='libx264', macro_block_size=1)
+  (videos / 'bad.mp4').write_bytes(b'\x00\x00\x00\x18ftypmp42 and then nothing')
+  data = dataset(videos, tmp_path, heldout=0)
+  assert data.skipped == {'too short': 0, 'unreadable': 1}
+  make_rlbench(tmp_path / 'rl', episodes=2, cameras=('front',), n=10, size=16)
+  png = tmp_path / 'rl' / 'reach_target' / 'variation0' / 'episodes' / 'episode1' / 'front_rgb' / '3.png'
+  png.write_bytes(png.read_bytes()[:40])  # Truncated.
+  lines = []
+  data = dataset(tmp_path / 'rl', tmp_path, heldout=0, log=lines.append)
+  assert data.skipped == {'too short': 0, 'unreadable': 1} and 'episode1/front_rgb (unreadable' in '\n'.join(lines)
+
+
 def test_empty_or_unusable_folder_is_a_one_line_error(tmp_path):
   src = tmp_path / 'src'
   src.mkdir()
