@@ -46,7 +46,11 @@ def cache_dir(source, root='', fmt='auto', cameras=video_formats.RLBENCH_CAMERAS
 
 
 def is_cache(path):
-  return (pathlib.Path(path) / 'index.json').is_file()
+  """Whether `path` is a cache folder (its index.json has our settings), not a dataset."""
+  try:
+    return 'settings' in json.loads((pathlib.Path(path) / 'index.json').read_text())
+  except (OSError, ValueError, TypeError):
+    return False
 
 
 def write_atomic(path, data):
