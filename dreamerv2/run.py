@@ -1,13 +1,14 @@
 """The one training loop: prefill, warm-up, collect and train, evaluate, checkpoint.
 
-It takes a factory for the agent, so DreamerV2 and APV share every line of it.
+It takes a factory for the agent, so DreamerV2 and APV share every line of it, and a
+factory for the environments (by default worker processes), so tests can drive it
+in-process.
 """
 import pathlib
 import time
 
 import numpy as np
 
-from . import checkpoint as ckpt_lib
 from . import config as config_lib
 from . import driver as driver_lib
 from . import envs
@@ -33,11 +34,27 @@ def summarize_episodes(episodes):
   return result
 
 
-def train(config, make_agent, log=print):
+def make_env(config, mode):
+  """The default env factory: a BatchEnv of `config.envs` ('train') or `config.eval_envs`
+  ('eval') worker processes, with disjoint seeds.
+
+  An env factory returns an object with `act_dim`, `len()`, `restart()`, `step(actions)`
+  -> list of observation dicts (see `parallel.BatchEnv`) and `close()`.
+  """
+  suite, kwargs = envs.env_kwargs(config)
+  count, offset = (config.envs, 0) if mode == 'train' else (config.eval_envs, 500)
+  seeds = [config.seed * 1000 + offset + i for i in range(count)]
+  return parallel.BatchEnv(suite, kwargs, seeds, f'{mode}_env')
+
+
+def train(config, make_agent, log=print, make_env=make_env):
   """Runs (or resumes) a training run in `config.logdir`."""
+  # Imported here: the checkpoint module loads TensorFlow, and the loop itself
+  # (`Loop`) is tested without it.
+  from . import checkpoint as ckpt_lib
   logdir = config_lib.prepare_logdir(config.logdir)
   seed_everything(config.seed)
-  suite, env_kwargs = envs.env_kwargs(config)
+  envs.parse_task(config.task)  # A bad task name fails before anything is written.
   repeat = config.env.action_repeat
   config.save(str(logdir / 'config.yaml'))
 
@@ -52,9 +69,12 @@ def train(config, make_agent, log=print):
   log(f'Replay RAM: {need / 2 ** 30:.2f} GiB for this run\'s {run_steps} steps '
       f'({full / 2 ** 30:.2f} GiB if its capacity of {config.replay.capacity} steps fills).')
 
-  train_env = parallel.BatchEnv(suite, env_kwargs, [config.seed * 1000 + i for i in range(config.envs)], 'train_env')
-  eval_env = parallel.BatchEnv(
-      suite, env_kwargs, [config.seed * 1000 + 500 + i for i in range(config.eval_envs)], 'eval_env')
+  train_env = make_env(config, 'train')
+  try:
+    eval_env = make_env(config, 'eval')
+  except Exception:
+    train_env.close()
+    raise
   try:
     agent = make_agent(config, train_env.act_dim, log)
     logger = logger_lib.make_logger(logdir, frames)
@@ -64,7 +84,7 @@ def train(config, make_agent, log=print):
       log(f"Resumed from checkpoint at {state['frames']} frames, {state['updates']} updates.")
     else:
       state = {'updates': 0, 'next_eval': int(config.prefill), 'frames': 0}
-    loop = _Loop(config, logdir, agent, replay, train_env, eval_env, logger, ckpt, state, frames, log)
+    loop = Loop(config, logdir, agent, replay, train_env, eval_env, logger, ckpt, state, log)
     loop.run()
   finally:
     train_env.close()
@@ -72,12 +92,19 @@ def train(config, make_agent, log=print):
   return logdir
 
 
-class _Loop:
+class Loop:
+  """Prefill, warm-up, then collect and train until `config.steps` env frames.
 
-  def __init__(self, config, logdir, agent, replay, train_env, eval_env, logger, ckpt, state, frames, log):
+  `ckpt` needs only `save(updates, extra_state)`, `logger` `add(metrics, prefix)`,
+  `write()` and `close()`, and `agent` `policy(obs, state, mode)`, `train(batch)`,
+  `on_update(updates)` and `report(batch)`: the loop runs without TensorFlow.
+  """
+
+  def __init__(self, config, logdir, agent, replay, train_env, eval_env, logger, ckpt, state, log=print):
     self.config, self.logdir, self.agent, self.replay = config, logdir, agent, replay
-    self.logger, self.ckpt, self.state, self.frames, self.log = logger, ckpt, state, frames, log
+    self.logger, self.ckpt, self.state, self.log = logger, ckpt, state, log
     self.repeat = config.env.action_repeat
+    self.frames = lambda: replay.total_steps * self.repeat
     self.act_dim = train_env.act_dim
     self.rng = np.random.default_rng(config.seed + 1_000_003 * (state['updates'] + 1))
     self.train_driver = driver_lib.Driver(train_env)
