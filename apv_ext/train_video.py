@@ -51,18 +51,21 @@ def train(config, log=print):
   from tqdm import tqdm
   from dreamerv2 import checkpoint as ckpt_lib
   from dreamerv2 import config as config_lib
+  from dreamerv2 import identity
   from dreamerv2 import logger as logger_lib
   from dreamerv2 import run
   from apv_ext import pretrain
   from apv_ext import video_data
 
   logdir = config_lib.prepare_logdir(config.logdir)
+  identity.check(logdir, config, pretrain=True)
   run.seed_everything(config.seed)
   path = config.load_logdir or default_dataset(config, log)
   video = config.video
   data = video_data.VideoDataset(
       path, video.length, video.batch, config.env.size[0], video.format, tuple(video.cameras), video.heldout,
       video.prioritize_ends, seed=config.seed, log=log, cache=video.cache, workers=video.workers)
+  identity.write(logdir, config, pretrain=True)
   config.save(str(logdir / 'config.yaml'))
   model = pretrain.VideoModel(config)
   ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', model=model)

@@ -12,6 +12,7 @@ import numpy as np
 from . import config as config_lib
 from . import driver as driver_lib
 from . import envs
+from . import identity
 from . import logger as logger_lib
 from . import replay as replay_lib
 from .envs import parallel
@@ -53,9 +54,12 @@ def train(config, make_agent, log=print, make_env=make_env):
   # (`Loop`) is tested without it.
   from . import checkpoint as ckpt_lib
   logdir = config_lib.prepare_logdir(config.logdir)
+  # Before anything is written: a logdir holding another run is refused untouched.
+  identity.check(logdir, config)
   seed_everything(config.seed)
   envs.parse_task(config.task)  # A bad task name fails before anything is written.
   repeat = config.env.action_repeat
+  identity.write(logdir, config)
   config.save(str(logdir / 'config.yaml'))
 
   replay = replay_lib.Replay(logdir / 'train_episodes', config.replay.capacity, config.dataset.length,
@@ -192,7 +196,7 @@ class Loop:
     frames = self.frames()
     self.logger.add(stats, prefix='eval')
     record = {'step': frames, **stats, 'episodes': len(episodes), 'method': config.method,
-              'task': config.task, 'seed': config.seed, 'precision': str(config.precision)}
+              'task': config.task, 'seed': config.seed, 'preset': config.preset, 'precision': str(config.precision)}
     logger_lib.append_jsonl(self.scores_path, record)
     if config.log_videos:
       video = episodes[0]['image']

@@ -34,6 +34,11 @@ def test_train_debug(entry, tmp_path, task, extra):
   scores = read_jsonl(logdir / 'scores.jsonl')
   assert scores and all(math.isfinite(s['return']) for s in scores)
   assert scores[0]['task'] == task and scores[0]['method'] == 'dreamerv2'
+  preset = extra[1] + '+debug'
+  assert all((s['seed'], s['preset']) == (0, preset) for s in scores)
+  run = json.loads((logdir / 'run.json').read_text())
+  assert (run['method'], run['task'], run['seed'], run['preset']) == ('dreamerv2', task, 0, preset)
+  assert run['commit'] and run['command'][1].endswith(TRAIN)
   if task.startswith('metaworld'):
     assert 0.0 <= scores[0]['success'] <= 1.0
   assert list((logdir / 'videos').glob('openloop-*.mp4'))
