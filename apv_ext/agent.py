@@ -70,10 +70,16 @@ class APVAgent(agent_lib.Agent):
     log(f'Loaded {", ".join(names)} ({count} variables) from {path}.')
 
   def on_update(self, updates):
-    """Encoder + action-free RSSM: frozen throughout (frozen_af) or during warm-up (no_pretrain)."""
+    """Encoder + action-free RSSM at lr 0 during the warm-up updates (no_pretrain).
+
+    As in the reference, Adam keeps running for the group at lr 0 (moments, step
+    count, weight decay). frozen_af instead leaves the group out of training.
+    """
     apv = self.config.apv
-    frozen = apv.frozen_af or (apv.enc_lr_type == 'no_pretrain' and updates < self.config.pretrain)
-    self.wm.optimizers['af'].lr.assign(0.0 if frozen else self._af_lr)
+    if apv.frozen_af:
+      return
+    warmup = apv.enc_lr_type == 'no_pretrain' and updates < self.config.pretrain
+    self.wm.set_lr('af', 0.0 if warmup else self._af_lr)
 
 
 class NaiveAgent(agent_lib.Agent):

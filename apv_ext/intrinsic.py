@@ -22,18 +22,21 @@ def knn_mean_distance(query, keys, num_valid, k, exclude_self=False):
 
   query [n, d]; keys [m, d] of which the first `num_valid` are valid. With
   `exclude_self`, query i is not matched with key i (the queue holds the queries
-  at its front). Uses |a|^2 + |b|^2 - 2ab: memory is O(n m), never O(n m d).
+  at its front). The k nearest are chosen with |a|^2 + |b|^2 - 2ab (memory O(n m),
+  never O(n m d)), then their distances are recomputed from the vectors: the cheap
+  form cancels near zero (a query's distance to itself comes out ~1e-7, whose root
+  ~3e-4 would enter the mean), the recomputed one is exact (0 for itself).
   """
   sq = (tf.reduce_sum(query ** 2, -1)[:, None] + tf.reduce_sum(keys ** 2, -1)[None, :]
         - 2.0 * tf.matmul(query, keys, transpose_b=True))
-  sq = tf.maximum(sq, 0.0)
   n, m = tf.shape(query)[0], tf.shape(keys)[0]
   invalid = tf.range(m)[None, :] >= num_valid
   if exclude_self:
     invalid = tf.logical_or(invalid, tf.equal(tf.range(n)[:, None], tf.range(m)[None, :]))
   sq = tf.where(invalid, tf.constant(float('inf'), sq.dtype), sq)
-  nearest = -tf.math.top_k(-sq, k=k, sorted=False).values
-  return tf.reduce_mean(tf.sqrt(nearest), -1)
+  index = tf.math.top_k(-sq, k=k, sorted=False).indices  # [n, k]
+  diff = query[:, None, :] - tf.gather(keys, index)  # [n, k, d]
+  return tf.reduce_mean(tf.sqrt(tf.reduce_sum(diff * diff, -1)), -1)
 
 
 class IntrinsicBonus(tf.Module):

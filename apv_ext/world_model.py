@@ -10,13 +10,14 @@ from . import rssm as apv_rssm
 
 
 class APVWorldModel(world_model.WorldModel):
-  """Overrides four seams of the DreamerV2 world model:
+  """Overrides these seams of the DreamerV2 world model:
 
   make_rssm          action-free RSSM `af_rssm` (from pre-training) + action-conditional `rssm`
   embed              the action-conditional RSSM observes the action-free posterior feature
                      (concatenated with the encoder embedding if apv.concat_embed)
   reward_target      adds beta x the video-based bonus on the first T - L + 1 steps
   optimizer_groups   {encoder, af_rssm} and {rssm, heads}, each with its own optimiser
+  frozen_groups      {af} with apv.frozen_af (an ablation with no counterpart in the reference)
   The policy latent holds the two RSSMs' states separately.
   """
 
@@ -62,6 +63,11 @@ class APVWorldModel(world_model.WorldModel):
     for head in self.heads.values():
       rest += list(head.trainable_variables)
     return {'af': af, 'model': rest}
+
+  def frozen_groups(self):
+    # Frozen for the whole run: not even weight decay touches the pre-trained weights,
+    # and no gradients are computed for them.
+    return {'af'} if self.config.apv.frozen_af else set()
 
   def initial_latent(self, batch):
     return {'af': self.af_rssm.initial(batch), 'ac': self.rssm.initial(batch)}

@@ -2,9 +2,14 @@
 
 Written out (about 40 lines) instead of using a Keras optimiser so that its slots
 are name-keyed in our checkpoints, several parameter groups can share one
-gradient computation and one loss scale, a non-finite step leaves weights *and*
-moments untouched, and a group can be frozen (lr 0) without weight decay
-creeping in.
+gradient computation and one loss scale, and a non-finite step leaves weights *and*
+moments untouched.
+
+The update is TF/Keras Adam's, which DreamerV2 and the APV reference ran: epsilon is
+added to the uncorrected sqrt(v) ("epsilon hat"), not to the bias-corrected one of
+the Adam paper's Algorithm 1; at eps 1e-5 the two differ by ~70% on a weight's
+first step. At lr 0 the step is zero but everything else runs as in the
+reference: moments and step count advance and weight decay shrinks the weights.
 """
 import tensorflow as tf
 
@@ -39,20 +44,21 @@ class Adam(tf.Module):
     return self._refs.items
 
   def apply(self, grads, finite):
-    """Applies one update unless `finite` is False or the learning rate is 0."""
+    """Applies one update unless `finite` is False (then nothing changes but `skipped`)."""
     grads = [tf.zeros_like(v) if g is None else tf.cast(g, tf.float32) for g, v in zip(grads, self.variables_)]
     norm = tf.linalg.global_norm(grads)
     if self._clip:
       grads, _ = tf.clip_by_global_norm(grads, self._clip, use_norm=norm)
-    active = tf.logical_and(finite, self.lr > 0)
+    active = finite
     step = tf.cast(self.step + 1, tf.float32)
-    corr1 = 1 - self._b1 ** step
-    corr2 = 1 - self._b2 ** step
+    # Keras: lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t); w -= lr_t * m / (sqrt(v) + eps).
+    lr_t = self.lr * tf.sqrt(1 - self._b2 ** step) / (1 - self._b1 ** step)
     for var, grad, mom, sq in zip(self.variables_, grads, self.mom, self.sq):
       grad = tf.where(active, grad, 0.0)  # Keeps NaNs out of the arithmetic below.
-      new_mom = self._b1 * mom + (1 - self._b1) * grad
-      new_sq = self._b2 * sq + (1 - self._b2) * grad * grad
-      update = self.lr * (new_mom / corr1) / (tf.sqrt(new_sq / corr2) + self._eps)
+      # The moment updates in the form of TF's ApplyAdam kernel.
+      new_mom = mom + (grad - mom) * (1 - self._b1)
+      new_sq = sq + (grad * grad - sq) * (1 - self._b2)
+      update = lr_t * new_mom / (tf.sqrt(new_sq) + self._eps)
       # Decoupled weight decay: shrink the weights, then take the Adam step.
       new_var = var * (1 - self._wd) - update
       var.assign(tf.where(active, new_var, var))

@@ -5,6 +5,7 @@ Seams for extensions (each defaults to plain DreamerV2; `apv_ext` overrides them
   embed(data, seeds)             what the RSSM observes, plus extra losses/outputs
   reward_target(data, outs)      target and per-step weight of the reward head
   optimizer_groups()             parameter groups, each with its own optimiser
+  frozen_groups()                groups not trained at all in this run (no optimiser, no gradients)
   initial_latent / observe_step  the policy's opaque recurrent state
 Extra losses are returned by name and weighted by `loss_scales[name]`.
 """
@@ -31,9 +32,10 @@ class WorldModel(tf.Module):
       self.heads['reward'] = dists.Head(feat, (), **config.reward_head, name='reward')
       if config.pred_discount:
         self.heads['discount'] = dists.Head(feat, (), **config.discount_head, name='discount')
+      frozen = self.frozen_groups()
       self.optimizers = {
           key: optim.Adam(variables, **config.model_opt, name=f'opt_{key}')
-          for key, variables in self.optimizer_groups().items()}
+          for key, variables in self.optimizer_groups().items() if key not in frozen}
 
   # Seams ---------------------------------------------------------------------
 
@@ -58,6 +60,9 @@ class WorldModel(tf.Module):
       variables += list(head.trainable_variables)
     return {'model': variables}
 
+  def frozen_groups(self):
+    return set()
+
   def initial_latent(self, batch):
     return self.rssm.initial(batch)
 
@@ -68,6 +73,14 @@ class WorldModel(tf.Module):
     return post, self.rssm.get_feat(post)
 
   # Training ------------------------------------------------------------------
+
+  def set_lr(self, group, lr):
+    """Sets a parameter group's learning rate (for schedules; no retracing).
+
+    At lr 0 the group's Adam still runs, as the reference's Keras Adam does: its
+    moments and step count advance and weight decay shrinks the weights.
+    """
+    self.optimizers[group].lr.assign(lr)
 
   def loss(self, data, seeds):
     """data: dict of [B, T, ...]; seeds [2, T, 2] (embed, RSSM). Returns (loss, outs, metrics)."""

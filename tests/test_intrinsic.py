@@ -53,10 +53,34 @@ def test_knn_mean_distance_with_and_without_self():
   keys = np.concatenate([query, rng.normal(size=(10, 5)).astype(np.float32)])
   for exclude in (False, True):
     got = intrinsic.knn_mean_distance(tf.constant(query), tf.constant(keys), 16, 4, exclude).numpy()
-    np.testing.assert_allclose(got, naive_knn(query, keys, 4, exclude), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got, naive_knn(query.astype(np.float64), keys.astype(np.float64), 4, exclude),
+                               rtol=1e-6)
   # Only the first num_valid keys count.
   got = intrinsic.knn_mean_distance(tf.constant(query), tf.constant(keys), 8, 2).numpy()
-  np.testing.assert_allclose(got, naive_knn(query, keys[:8], 2), rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(got, naive_knn(query.astype(np.float64), keys[:8].astype(np.float64), 2), rtol=1e-6)
+
+
+def test_self_distance_is_exactly_zero():
+  # Large norms make |a|^2 + |b|^2 - 2ab cancel badly; the nearest key is the query itself.
+  query = (np.random.default_rng(3).normal(size=(64, 128)) * 30.0).astype(np.float32)
+  got = intrinsic.knn_mean_distance(tf.constant(query), tf.constant(query), 64, 1).numpy()
+  np.testing.assert_array_equal(got, np.zeros(64, np.float32))
+
+
+def test_knn_matches_float64_at_the_papers_sizes():
+  """Projected features as in fine-tuning (batch 50 x 46 windows, queue 4096, d 128,
+  k 16): the queue holds the batch at its front, so every query meets itself."""
+  rng = np.random.default_rng(4)
+  feat = rng.normal(size=(4096, 2048)).astype(np.float32)
+  proj = rng.normal(size=(2048, 128)).astype(np.float32) / 128
+  keys = feat @ proj  # Neighbours at realistic relative spacing.
+  query = keys[:2300]
+  got = intrinsic.knn_mean_distance(tf.constant(query), tf.constant(keys), 4096, 16).numpy()
+  q64, k64 = query.astype(np.float64), keys.astype(np.float64)
+  sq = (q64 ** 2).sum(-1)[:, None] + (k64 ** 2).sum(-1)[None] - 2 * q64 @ k64.T
+  nearest = np.argsort(sq, -1)[:, :16]
+  want = np.sqrt(((q64[:, None] - k64[nearest]) ** 2).sum(-1)).mean(-1)
+  np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 def test_bonus_matches_naive_over_batches_with_queue_wraparound():
@@ -68,9 +92,7 @@ def test_bonus_matches_naive_over_batches_with_queue_wraparound():
       feat = rng.normal(size=(2, 6, 6)).astype(np.float32)
       got, metrics = bonus(tf.constant(feat))
       want = naive(feat.astype(np.float64))
-      # float32 |a|^2 + |b|^2 - 2ab cancels near zero: an exact self-distance of 0
-      # comes out as sqrt(~1e-8) ~ 1e-4; the float64 reference has no such error.
-      np.testing.assert_allclose(got.numpy(), want, rtol=1e-3, atol=5e-4)
+      np.testing.assert_allclose(got.numpy(), want, rtol=1e-5)
       np.testing.assert_allclose(bonus.mag.numpy(), naive.mag, rtol=1e-5)
       assert bonus.count.numpy() == min(8 * (step + 1), 20)
       np.testing.assert_allclose(bonus.queue.numpy()[:bonus.count.numpy()], np.array(naive.queue), rtol=1e-5, atol=1e-5)
