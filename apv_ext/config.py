@@ -15,14 +15,14 @@ def describe():
   return dv2_config.describe(LAYERS)
 
 
-def parse(argv):
-  return dv2_config.parse(argv, LAYERS)
+def parse(argv, description=''):
+  return dv2_config.parse(argv, LAYERS, description)
 
 
-def parse_finetune(argv):
+def parse_finetune(argv, description=''):
   """Parses a fine-tuning command line; a run with no weights to load is refused up front."""
   from dreamerv2.errors import UserError
-  config = parse(argv)
+  config = parse(argv, description)
   if config.apv.load_pretrained and not config.load_logdir:
     raise UserError('Fine-tuning needs pre-trained weights: pass --load_logdir PRETRAIN_LOGDIR '
                     '(from apv_ext/train_video.py), or add the from_scratch config to train without them.')

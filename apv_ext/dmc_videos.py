@@ -28,7 +28,7 @@ def sinusoid_policy(rng, act_dim, periods):
 
 
 def collect(out, tasks, episodes, length, size=(64, 64), action_repeat=2, fast_render=False, periods=(10, 40),
-            seed=0, workers=2, progress=True):
+            seed=0, workers=2, progress=True, camera=''):
   """Writes `<out>/<task>-<i>.npz` (image, action) per episode, atomically; existing files are kept."""
   from tqdm import tqdm
   from dreamerv2.envs import parallel
@@ -36,7 +36,7 @@ def collect(out, tasks, episodes, length, size=(64, 64), action_repeat=2, fast_r
   out = pathlib.Path(out)
   out.mkdir(parents=True, exist_ok=True)
   meta = {'size': list(size), 'action_repeat': action_repeat, 'fast_render': fast_render, 'length': length,
-          'periods': list(periods), 'policy': 'sinusoid'}
+          'periods': list(periods), 'policy': 'sinusoid', 'camera': camera}
   (out / 'render.json').write_text(json.dumps(meta))
   todo = [(t, i) for t in tasks for i in range(episodes) if not (out / f'{t}-{i}.npz').exists()]
   bar = tqdm(total=len(todo) * length, unit='frame', desc='collecting DMC videos', disable=not progress)
@@ -45,6 +45,8 @@ def collect(out, tasks, episodes, length, size=(64, 64), action_repeat=2, fast_r
     if not runs:
       continue
     kwargs = dict(name=task, size=tuple(size), action_repeat=action_repeat, fast_render=fast_render, length=length)
+    if camera:  # Otherwise the paper's camera, as in fine-tuning.
+      kwargs['camera'] = camera
     env = parallel.BatchEnv('dmc', kwargs, [seed + 1000 * n + j for j in range(min(workers, len(runs)))],
                             label='collect')
     try:
@@ -86,7 +88,8 @@ def default_dataset(config, log=print):
   root = pathlib.Path(video.cache or '~/.cache/apv').expanduser()
   render = 'fast' if config.env.fast_render else 'full'
   size, repeat = config.env.size[0], config.env.action_repeat
-  name = f'dmc-{"+".join(video.dmc_tasks)}-{video.dmc_episodes}x{video.dmc_length}-{size}-ar{repeat}-{render}'
+  camera = f'-{config.env.camera}' if config.env.camera else ''
+  name = f'dmc-{"+".join(video.dmc_tasks)}-{video.dmc_episodes}x{video.dmc_length}-{size}-ar{repeat}-{render}{camera}'
   out = root / name
   if (out / 'complete').exists():
     return out
@@ -94,6 +97,7 @@ def default_dataset(config, log=print):
       f'{video.dmc_episodes} episodes of {video.dmc_length} steps, sinusoid actions, {render} rendering); '
       'this happens once.')
   collect(out, list(video.dmc_tasks), video.dmc_episodes, video.dmc_length, tuple(config.env.size), repeat,
-          config.env.fast_render, tuple(video.dmc_periods), config.seed, video.workers or os.cpu_count() or 1)
+          config.env.fast_render, tuple(video.dmc_periods), config.seed, video.workers or os.cpu_count() or 1,
+          camera=config.env.camera)
   (out / 'complete').write_text('')
   return out

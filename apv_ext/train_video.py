@@ -1,6 +1,7 @@
 """Action-free pre-training on videos (APV stage 1).
 
   python apv_ext/train_video.py --configs metaworld_pretrain --load_logdir VIDEOS --logdir DIR
+  apv-pretrain --configs dmc_vision_pretrain --logdir DIR
 VIDEOS is a folder of .npz files (or a dreamerv2 run), video files, an RLBench
 dataset or a prepared video cache (`python -m apv_ext.prepare_videos`); it is
 converted into the cache under --video.cache once. Without --load_logdir, the
@@ -30,14 +31,17 @@ def default_dataset(config, log=print):
   cache = pathlib.Path(video.cache or '~/.cache/apv').expanduser()
   render = 'fast' if config.env.fast_render else 'full'
   tasks = list(collect.DEFAULT_TASKS[:video.default_tasks])
-  out = cache / f'metaworld-{len(tasks)}x{video.default_episodes}x{video.default_length}-{config.env.size[0]}-{render}'
+  camera = f'-{config.env.camera}' if config.env.camera else ''  # The default (corner) keeps the old names.
+  out = cache / f'metaworld-{len(tasks)}x{video.default_episodes}x{video.default_length}-{config.env.size[0]}-{render}{camera}'
   if (out / 'complete').exists():
     return out
   log(f'Collecting the default pre-training videos into {out} ({len(tasks)} unseen Meta-world tasks x '
       f'{video.default_episodes} expert episodes, {render} rendering); this happens once.')
   cmd = [sys.executable, str(ROOT / 'scripts' / 'collect_metaworld_videos.py'), '--out', str(out),
          '--tasks', *tasks, '--episodes', str(video.default_episodes), '--length', str(video.default_length),
-         '--size', str(config.env.size[0]), '--camera', config.env.camera, '--seed', str(config.seed)]
+         '--size', str(config.env.size[0]), '--seed', str(config.seed)]
+  if config.env.camera:
+    cmd += ['--camera', config.env.camera]
   if config.env.fast_render:
     cmd.append('--fast_render')
   # A fresh interpreter: MuJoCo's renderer must not share a process with TensorFlow.
@@ -49,6 +53,7 @@ def default_dataset(config, log=print):
 def train(config, log=print):
   import tensorflow as tf
   from tqdm import tqdm
+  from dreamerv2 import banner
   from dreamerv2 import checkpoint as ckpt_lib
   from dreamerv2 import config as config_lib
   from dreamerv2 import identity
@@ -70,8 +75,8 @@ def train(config, log=print):
   model = pretrain.VideoModel(config)
   ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', model=model)
   state = ckpt.load() or {'updates': 0}
-  if state['updates']:
-    log(f"Resumed from checkpoint at {state['updates']} updates.")
+  resume = f"Resumed from checkpoint at {state['updates']} updates" if state['updates'] else 'New run'
+  banner.show(config, logdir, resume, 'Pre-training', f'method {config.method}, videos {path}', log=log)
   video_data.check_identity(state.get('dataset'), data.identity, video.allow_new_data)
   state['dataset'] = data.identity
   updates = state['updates']
@@ -119,11 +124,11 @@ def train(config, log=print):
 
 
 def main(argv=None):
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+  # Flags first: `--help` and bad flags answer before TensorFlow loads (seconds).
   from apv_ext import config as config_lib
   from dreamerv2 import errors
   try:
-    config = config_lib.parse(sys.argv[1:] if argv is None else argv)
+    config = config_lib.parse(sys.argv[1:] if argv is None else argv, description=__doc__)
     train(config)
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)
@@ -131,4 +136,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+  # From a checkout, this checkout's packages win over any installed copy.
+  sys.path.insert(0, str(ROOT))
   main()

@@ -58,8 +58,36 @@ def describe(layers=(CONFIGS,)):
   return out
 
 
-def parse(argv, layers=(CONFIGS,)):
+def _flat(tree, prefix=''):
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      yield from _flat(value, f'{prefix}{key}.')
+    else:
+      yield f'{prefix}{key}', value
+
+
+def usage(layers=(CONFIGS,), description=''):
+  """The `--help` text: the entry point's description, the named configs one per line, every key."""
+  defaults, _ = load_layers(layers)
+  lines = [description.strip(), ''] if description.strip() else []
+  lines += ['Usage: --configs NAME [NAME ...] --key value ...  (named configs apply left to right over',
+            'the defaults; dotted keys set nested values, e.g. --rssm.deter 512 --env.size 64 64)', '',
+            'Named configs:']
+  docs = describe(layers)
+  width = max(map(len, docs), default=0)
+  lines += [f'  {name:<{width}}  {doc}' for name, doc in docs.items()]
+  lines += ['', 'Keys and their defaults:']
+  keys = list(_flat(defaults))
+  width = max((len(k) for k, _ in keys), default=0)
+  show = lambda v: ' '.join(map(str, v)) if isinstance(v, (list, tuple)) else ("''" if v == '' else str(v))
+  lines += [f'  --{key:<{width}}  {show(value)}' for key, value in keys]
+  return '\n'.join(lines)
+
+
+def parse(argv, layers=(CONFIGS,), description=''):
   """Returns an `elements.Config` from the defaults, named configs and flag overrides.
+
+  `-h`/`--help` prints `usage()` and exits, before anything heavy is imported.
 
   The run's label (`method`) comes from the named configs: the last one that sets
   `method` wins, and two that set different labels are an error (name the combination
@@ -67,6 +95,9 @@ def parse(argv, layers=(CONFIGS,)):
   that set no label (the size/suite preset, e.g. `metaworld+debug`), so that runs of
   different presets are never pooled.
   """
+  if any(arg in ('-h', '--help') for arg in argv):
+    print(usage(layers, description))
+    raise SystemExit(0)
   defaults, named = load_layers(layers)
   try:
     parsed, other = elements.Flags(configs=['defaults']).parse_known(argv)

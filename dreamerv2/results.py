@@ -10,7 +10,8 @@ import pickle
 
 import numpy as np
 
-REFERENCE = pathlib.Path(__file__).resolve().parent.parent / 'reference'
+# The paper's curves ship as package data of apv_ext (a path only: dreamerv2 never imports apv_ext).
+REFERENCE = pathlib.Path(__file__).resolve().parent.parent / 'apv_ext' / 'reference'
 
 
 def load_runs(paths):

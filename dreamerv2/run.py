@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from . import banner
 from . import config as config_lib
 from . import driver as driver_lib
 from . import envs
@@ -85,9 +86,11 @@ def train(config, make_agent, log=print, make_env=make_env):
     ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', agent=agent)
     state = ckpt.load()
     if state:
-      log(f"Resumed from checkpoint at {state['frames']} frames, {state['updates']} updates.")
+      resume = f"Resumed from checkpoint at {state['frames']} frames, {state['updates']} updates"
     else:
       state = {'updates': 0, 'next_eval': int(config.prefill), 'frames': 0}
+      resume = 'New run' + (f' ({replay.total_episodes} episodes already in replay)' if replay.total_episodes else '')
+    banner.show(config, logdir, resume, 'Training', log=log)
     loop = Loop(config, logdir, agent, replay, train_env, eval_env, logger, ckpt, state, log)
     loop.run()
   finally:

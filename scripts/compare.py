@@ -16,7 +16,7 @@ import numpy as np
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('paths', nargs='+', help='logdirs or scores.jsonl files')
-  parser.add_argument('--reference', default=None, help='folder with the paper pkl files (default: reference/)')
+  parser.add_argument('--reference', default=None, help='folder with the paper pkl files (default: apv_ext/reference/)')
   parser.add_argument('--reps', type=int, default=2000)
   args = parser.parse_args()
   sys.path.insert(0, str(__import__('pathlib').Path(__file__).resolve().parent.parent))

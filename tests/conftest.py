@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+import dreamerv2  # noqa: F401  (first: TensorFlow's start-up lines stay silent in the test process)
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 

@@ -31,6 +31,6 @@ def env_kwargs(config, task=None):
   suite, name = parse_task(task or config.task)
   kwargs = dict(name=name, size=tuple(config.env.size), action_repeat=config.env.action_repeat,
                 fast_render=config.env.fast_render, length=config.env.length)
-  if suite == 'metaworld':
+  if config.env.camera:  # Otherwise each suite's own default, the paper's camera.
     kwargs['camera'] = config.env.camera
   return suite, kwargs

@@ -17,7 +17,18 @@ class DMC:
     if fast_render:
       from .metaworld import disable_shadows
       disable_shadows(self._env.physics.model._model)
-    self._camera = (2 if domain == 'quadruped' else 0) if camera is None else camera
+    # The paper's cameras unless one is given, by id ('1' from a config) or name ('side').
+    if camera is None or camera == '':
+      camera = 2 if domain == 'quadruped' else 0
+    self._camera = int(camera) if str(camera).isdigit() else camera
+    cameras = self._env.physics.model.ncam
+    if isinstance(self._camera, int) and not -1 <= self._camera < cameras:
+      raise ValueError(f"DMC task {name}: env.camera {camera} is not a camera id of this domain (0..{cameras - 1}).")
+    if isinstance(self._camera, str):
+      try:
+        self._env.physics.model.name2id(self._camera, 'camera')
+      except Exception:
+        raise ValueError(f"DMC task {name}: no camera named '{camera}' (env.camera).") from None
     self._repeat = action_repeat
     self._length = length  # Agent steps; 0 keeps the task's own time limit.
     self._size = tuple(size)
