@@ -52,14 +52,11 @@ class APVAgent(agent_lib.Agent):
     else:
       log('No pre-trained weights loaded (--load_logdir empty or apv.load_pretrained False): every module starts from scratch.')
 
-  def modules(self):
-    return {'encoder': self.wm.encoder, 'af_rssm': self.wm.af_rssm, 'decoder': self.wm.heads['decoder']}
-
   def load_pretrained(self, logdir, log=print):
     path = pretrained_checkpoint(logdir)
     check_render_settings(logdir, self.config, log)
     names = list(self.config.apv.load_modules)
-    available = self.modules()
+    available = self.wm.pretrained_modules()
     unknown = [n for n in names if n not in available]
     if unknown:
       raise UserError(f'apv.load_modules has unknown modules {unknown}; choose from {list(available)}.')
@@ -102,11 +99,11 @@ class NaiveAgent(agent_lib.Agent):
   def load_pretrained(self, logdir, log=print):
     path = pretrained_checkpoint(logdir)
     check_render_settings(logdir, self.config, log)
-    rssm = self.wm.rssm
+    modules = self.wm.pretrained_modules()
+    rssm = modules['rssm']
     zdim = rssm.stoch * rssm.discrete  # img_in reads [z; action]: load the z rows only.
     try:
-      count = ckpt_lib.load_modules(path, {'encoder': self.wm.encoder, 'decoder': self.wm.heads['decoder']},
-                                    prefix='model/')
+      count = ckpt_lib.load_modules(path, {k: modules[k] for k in ('encoder', 'decoder')}, prefix='model/')
       count += ckpt_lib.load_modules(path, {'af_rssm': rssm}, prefix='model/', partial={'img_in/kernel': zdim})
     except ValueError as e:
       raise UserError(str(e))

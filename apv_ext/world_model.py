@@ -12,7 +12,8 @@ from . import rssm as apv_rssm
 class APVWorldModel(world_model.WorldModel):
   """Overrides these seams of the DreamerV2 world model:
 
-  make_rssm          action-free RSSM `af_rssm` (from pre-training) + action-conditional `rssm`
+  extra_modules      the action-free RSSM `af_rssm` (from pre-training) and the bonus `intr`
+  make_rssm          the action-conditional `rssm`, which observes the action-free feature
   embed              the action-conditional RSSM observes the action-free posterior feature
                      (concatenated with the encoder embedding if apv.concat_embed)
   reward_target      adds beta x the video-based bonus on the first T - L + 1 steps
@@ -21,13 +22,16 @@ class APVWorldModel(world_model.WorldModel):
   The policy latent holds the two RSSMs' states separately.
   """
 
-  def make_rssm(self, config, act_dim):
-    self.af_rssm = apv_rssm.ActionFreeRSSM(self.encoder.embed_dim, **config.apv.af_rssm)
-    inp = self.af_rssm.feat_dim + (self.encoder.embed_dim if config.apv.concat_embed else 0)
+  def extra_modules(self, config):
+    modules = {'af_rssm': apv_rssm.ActionFreeRSSM(self.encoder.embed_dim, **config.apv.af_rssm)}
     if config.intr.enabled:
-      self.intr = intrinsic.IntrinsicBonus(
-          self.af_rssm.feat_dim, config.intr.window, config.intr.queue, config.intr.k, config.intr.proj_dim,
+      modules['intr'] = intrinsic.IntrinsicBonus(
+          modules['af_rssm'].feat_dim, config.intr.window, config.intr.queue, config.intr.k, config.intr.proj_dim,
           config.intr.ema, config.intr.exclude_self, seed=config.seed)
+    return modules
+
+  def make_rssm(self, config, act_dim):
+    inp = self.af_rssm.feat_dim + (self.encoder.embed_dim if config.apv.concat_embed else 0)
     return rssm_lib.RSSM(inp, act_dim, **config.rssm, name='rssm')
 
   def _rssm_input(self, embed, af_state):
@@ -63,6 +67,9 @@ class APVWorldModel(world_model.WorldModel):
     for head in self.heads.values():
       rest += list(head.trainable_variables)
     return {'af': af, 'model': rest}
+
+  def pretrained_modules(self):
+    return {'encoder': self.encoder, 'af_rssm': self.af_rssm, 'decoder': self.heads['decoder']}
 
   def frozen_groups(self):
     # Frozen for the whole run: not even weight decay touches the pre-trained weights,

@@ -66,8 +66,7 @@ class Agent(tf.Module):
     length = data['image'].shape[1]
     outs, wm_metrics = self.wm.train(data, self._seeds(2, length), self.loss_scale)
     start = {k: _flatten_bt(tf.stop_gradient(v)) for k, v in self.starts(outs).items()}
-    reward_head = self.wm.heads['reward']
-    reward_fn = lambda seq: reward_head(seq['feat']).mode()
+    reward_fn = lambda seq: self.wm.reward(seq['feat'])
     ac_metrics = self.ac.train(self.wm, start, reward_fn, self._seeds(self.config.imag_horizon, 2), self.loss_scale)
     metrics = {f'wm/{k}': v for k, v in wm_metrics.items()}
     metrics.update({f'ac/{k}': v for k, v in ac_metrics.items()})

@@ -1,11 +1,15 @@
 """The DreamerV2 world model: encoder, RSSM, heads, losses and imagination.
 
 Seams for extensions (each defaults to plain DreamerV2; `apv_ext` overrides them):
-  make_rssm(config, act_dim)     the RSSM that carries the actor's state
+  extra_modules(config)          {attribute: module} built before the RSSM (e.g. APV's
+                                 action-free RSSM and bonus), set as attributes
+  make_rssm(config, act_dim)     the RSSM that carries the actor's state (builds nothing else)
   embed(data, seeds)             what the RSSM observes, plus extra losses/outputs
   reward_target(data, outs)      target and per-step weight of the reward head
   optimizer_groups()             parameter groups, each with its own optimiser
   frozen_groups()                groups not trained at all in this run (no optimiser, no gradients)
+  pretrained_modules()           {name: module} that pre-trained weights load into, by name
+Callers use methods, never the optimisers or heads: set_lr(group, lr), reward(feat).
   initial_latent / observe_step  the policy's opaque recurrent state
 Extra losses are returned by name and weighted by `loss_scales[name]`.
 """
@@ -26,6 +30,8 @@ class WorldModel(tf.Module):
     self.act_dim = act_dim
     with self.name_scope:
       self.encoder = nets.Encoder(**config.encoder)
+      for key, module in self.extra_modules(config).items():
+        setattr(self, key, module)  # Attribute names are the checkpoint keys.
       self.rssm = self.make_rssm(config, act_dim)
       feat = self.rssm.feat_dim
       self.heads = {'decoder': nets.Decoder(feat, **config.decoder, name='decoder')}
@@ -38,6 +44,9 @@ class WorldModel(tf.Module):
           for key, variables in self.optimizer_groups().items() if key not in frozen}
 
   # Seams ---------------------------------------------------------------------
+
+  def extra_modules(self, config):
+    return {}
 
   def make_rssm(self, config, act_dim):
     return rssm_lib.RSSM(self.encoder.embed_dim, act_dim, **config.rssm, name='rssm')
@@ -63,6 +72,11 @@ class WorldModel(tf.Module):
   def frozen_groups(self):
     return set()
 
+  def pretrained_modules(self):
+    """What a DreamerV2 checkpoint of the same sizes can transfer (APV's naive fine-tuning
+    loads an action-free RSSM into `rssm`)."""
+    return {'encoder': self.encoder, 'rssm': self.rssm, 'decoder': self.heads['decoder']}
+
   def initial_latent(self, batch):
     return self.rssm.initial(batch)
 
@@ -81,6 +95,10 @@ class WorldModel(tf.Module):
     moments and step count advance and weight decay shrinks the weights.
     """
     self.optimizers[group].lr.assign(lr)
+
+  def reward(self, feat):
+    """The reward head's prediction (its mode) for model features [..., F]."""
+    return self.heads['reward'](feat).mode()
 
   def loss(self, data, seeds):
     """data: dict of [B, T, ...]; seeds [2, T, 2] (embed, RSSM). Returns (loss, outs, metrics)."""

@@ -61,14 +61,54 @@ def test_action_free_rssm_has_no_action_input():
 def test_loading_copies_pretrained_modules_only(pretrained):
   logdir, model = pretrained
   agent = apv_agent.APVAgent(cfg('--load_logdir', str(logdir)), ACT, log=lambda *a: None)
-  for name, module in agent.modules().items():
-    source = getattr(model, name)
-    for a, b in zip(source.variables, module.variables):
-      np.testing.assert_array_equal(a.numpy(), b.numpy())
+  modules = agent.wm.pretrained_modules()
+  assert set(modules) == {'encoder', 'af_rssm', 'decoder'}
+  for name, module in modules.items():
+    assert_same_weights(getattr(model, name), module)
   fresh = apv_agent.APVAgent(cfg(), ACT, log=lambda *a: None)
   assert not np.allclose(fresh.wm.encoder.variables[0].numpy(), model.encoder.variables[0].numpy())
-  # The action-conditional RSSM is not loaded: its first layer is not the action-free one.
-  assert agent.wm.rssm.img_in.kernel.shape != model.af_rssm.img_in.kernel.shape
+  # The action-conditional RSSM is not loaded: none of its weights that have a same-shaped
+  # counterpart in the action-free RSSM (the GRU and posterior layers here) took its values.
+  pairs = same_shaped(agent.wm.rssm, model.af_rssm)
+  assert len(pairs) >= 3, 'debug sizes should give the two RSSMs same-shaped layers'
+  assert not any(np.array_equal(a.numpy(), b.numpy()) for a, b in pairs), [a.name for a, _ in pairs]
+
+
+def assert_same_weights(a, b):
+  got, want = ckpt_lib.module_variables(b), ckpt_lib.module_variables(a)
+  assert set(got) == set(want) and got
+  for key in want:
+    np.testing.assert_array_equal(got[key].numpy(), want[key].numpy(), err_msg=key)
+
+
+def same_shaped(a, b):
+  """(variable of a, variable of b) pairs at the same module path and of the same shape."""
+  va, vb = ckpt_lib.module_variables(a), ckpt_lib.module_variables(b)
+  return [(va[k], vb[k]) for k in va if k in vb and va[k].shape == vb[k].shape]
+
+
+def test_encdec_only_loads_encoder_and_decoder_but_not_the_action_free_rssm(pretrained):
+  logdir, model = pretrained
+  agent = apv_agent.make_agent(cfg('--load_logdir', str(logdir), configs=['encdec_only']), ACT, log=lambda *a: None)
+  modules = agent.wm.pretrained_modules()
+  assert_same_weights(model.encoder, modules['encoder'])
+  assert_same_weights(model.decoder, modules['decoder'])
+  pairs = same_shaped(modules['af_rssm'], model.af_rssm)
+  assert len(pairs) == len(ckpt_lib.module_variables(model.af_rssm)), 'same sizes: every variable could load'
+  assert not any(np.array_equal(a.numpy(), b.numpy()) for a, b in pairs if np.any(b.numpy() != 0))
+
+
+@pytest.mark.parametrize('ablation,window', [('intr_window_1', 1), ('intr_window_3', 3), ('intr_window_10', 10)])
+def test_intrinsic_window_in_use(ablation, window):
+  config = cfg(configs=[ablation])  # No --load_logdir: nothing to load, the window is what counts.
+  agent = apv_agent.APVAgent(config, ACT, log=lambda *a: None)
+  assert agent.wm.intr.window == window
+  b, t = config.dataset.batch, config.dataset.length
+  data = batch(config)
+  _, outs, _ = agent.wm.loss(data, tf.zeros([2, t, 2], tf.int32))
+  # Only steps with a full window of L frames get a bonus and a reward loss.
+  _, weight, _ = agent.wm.reward_target(data, outs)
+  np.testing.assert_array_equal(weight.numpy().sum(1), [t - window + 1] * b)
 
 
 def test_mismatched_checkpoint_names_variables_and_shapes(pretrained):

@@ -89,3 +89,29 @@ def test_pretrain_and_finetune_models_match_in_size():
     for key in a:
       if key.startswith(('apv.af_rssm.', 'encoder.', 'decoder.')):
         assert a[key] == b[key], (pre, fine, key)
+
+
+ABLATIONS = ('no_intr', 'from_scratch', 'naive_ft', 'encdec_only', 'intr_window_1', 'intr_window_3',
+             'intr_window_10', 'frozen_af')
+
+
+def flatten(block, prefix=''):
+  out = {}
+  for key, value in block.items():
+    if isinstance(value, dict):
+      out.update(flatten(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = value
+  return out
+
+
+@pytest.mark.parametrize('preset', ['debug', 'small'])
+@pytest.mark.parametrize('base', ['metaworld', 'dmc_vision'])
+def test_presets_keep_what_defines_each_ablation(base, preset):
+  # `debug` once set intr.window 3, so `intr_window_10 debug` ran with window 3.
+  _, named = apv_config.load_layers()
+  for name in ABLATIONS:
+    flat = apv_config.parse(['--configs', base, name, preset]).flat
+    for block in named[name]:
+      for key, want in flatten(block).items():
+        assert list_or(flat[key]) == list_or(want), f'{base} {name} {preset}: {key} is {flat[key]}, not {want}'
