@@ -18,6 +18,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT) if ROOT not in sys.path else None
+import dreamerv2  # noqa: E402,F401  (first: TensorFlow's start-up lines stay silent)
 
 # name: (configs, description)
 MODELS = {

@@ -15,6 +15,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import dreamerv2  # noqa: E402,F401  (first: TensorFlow's start-up lines stay silent)
 
 
 def collect_random(config, out, episodes, seed):
