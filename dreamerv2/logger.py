@@ -53,12 +53,21 @@ def make_logger(logdir, step_fn, tensorboard=True, terminal_pattern=r'.*'):
   return elements.Logger(FrameCounter(step_fn), outputs)
 
 
-def write_video(path, frames, fps=10):
-  """frames: [T, H, W, 3] float in [0, 1] or uint8 -> mp4, written atomically."""
+def upscale(frames, min_size=256):
+  """[T, H, W, C] -> nearest-neighbour upscaled by the smallest integer factor that makes
+  both sides at least `min_size` (64 px frames are too small to watch)."""
+  frames = np.asarray(frames)
+  factor = max(1, -(-min_size // min(frames.shape[1:3])))
+  return frames.repeat(factor, axis=1).repeat(factor, axis=2) if factor > 1 else frames
+
+
+def write_video(path, frames, fps=10, min_size=256):
+  """frames: [T, H, W, 3] float in [0, 1] or uint8 -> mp4 upscaled to >= min_size px, written atomically."""
   import imageio
   frames = np.asarray(frames)
   if frames.dtype != np.uint8:
     frames = (np.clip(frames, 0, 1) * 255).astype(np.uint8)
+  frames = upscale(frames, min_size)
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = path.with_name('tmp-' + path.name)

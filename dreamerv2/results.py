@@ -7,6 +7,7 @@ import collections
 import json
 import pathlib
 import pickle
+import warnings
 
 import numpy as np
 
@@ -14,17 +15,44 @@ import numpy as np
 REFERENCE = pathlib.Path(__file__).resolve().parent.parent / 'apv_ext' / 'reference'
 
 
+def _preset(folder):
+  """A run's preset for score lines written before lines carried it: from its run.json or config.yaml."""
+  try:
+    return json.loads((folder / 'run.json').read_text())['preset']
+  except (OSError, ValueError, KeyError):
+    pass
+  try:
+    import ruamel.yaml
+    return ruamel.yaml.YAML(typ='safe').load((folder / 'config.yaml').read_text())['preset'] or '?'
+  except (OSError, KeyError, TypeError, ValueError):
+    return '?'
+
+
 def load_runs(paths):
-  """{(method, task): {seed: [(step, record), ...]}} from scores.jsonl files under `paths`."""
+  """{(method, preset, task): {(seed, logdir): [(step, record), ...]}} from scores.jsonl files under `paths`.
+
+  Runs are grouped by method *and* preset: a `debug` and a `small` run are never pooled.
+  """
   runs = collections.defaultdict(dict)
   for path in paths:
     path = pathlib.Path(path)
     files = [path] if path.is_file() else sorted(path.rglob('scores.jsonl'))
     for file in files:
-      records = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+      records = []
+      for line in file.read_text().splitlines():
+        try:
+          records.append(json.loads(line))
+        except ValueError:  # A line cut short by a kill: skipped.
+          continue
       for r in records:
-        runs[(r['method'], r['task'])].setdefault((r['seed'], str(file.parent)), []).append((r['step'], r))
+        preset = r.get('preset') or _preset(file.parent)
+        runs[(r['method'], preset, r['task'])].setdefault((r['seed'], str(file.parent)), []).append((r['step'], r))
   return runs
+
+
+def nearest(ref_steps, step):
+  """Index of the paper's evaluation step nearest to `step` (runs may evaluate off the paper's grid)."""
+  return int(np.argmin(np.abs(np.asarray(ref_steps) - step)))
 
 
 def load_reference(directory=REFERENCE):
@@ -49,10 +77,16 @@ def iqm(values):
 
 
 def stratified_bootstrap_ci(scores, reps=2000, alpha=0.05, seed=0):
-  """95% CI of the IQM; scores: {task: array of per-run values}, runs resampled within each task."""
-  rng = np.random.default_rng(seed)
-  stats = []
-  for _ in range(reps):
-    sample = [np.asarray(v)[rng.integers(len(v), size=len(v))] for v in scores.values()]
-    stats.append(iqm(np.concatenate(sample)))
-  return float(np.quantile(stats, alpha / 2)), float(np.quantile(stats, 1 - alpha / 2))
+  """(1 - alpha) CI of the IQM over runs x tasks, by rliable's stratified bootstrap (runs resampled
+  within each task). scores: {task: per-run values}; rliable needs a runs x tasks matrix,
+  so tasks with more runs than the others contribute their first runs only."""
+  from rliable import library as rly
+  from rliable import metrics
+  count = min(len(v) for v in scores.values())
+  matrix = np.stack([np.asarray(v, np.float64)[:count] for v in scores.values()], axis=1)
+  with warnings.catch_warnings():  # arch, under rliable, deprecates the RandomState rliable passes.
+    warnings.simplefilter('ignore', FutureWarning)
+    _, intervals = rly.get_interval_estimates(
+        {'x': matrix}, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps,
+        confidence_interval_size=1 - alpha, random_state=np.random.RandomState(seed))
+  return float(intervals['x'][0, 0]), float(intervals['x'][1, 0])

@@ -37,12 +37,46 @@ def test_reference_curves_follow_the_protocol_grid():
   assert values.shape == (8, 50) and steps[0] == 2000 and steps[1] == 22000
 
 
-def test_load_runs_groups_by_method_task_and_seed(tmp_path):
-  for seed in (0, 1):
+def test_load_runs_groups_by_method_preset_task_and_seed(tmp_path):
+  for seed, preset in ((0, 'metaworld'), (1, 'metaworld'), (2, 'metaworld+debug')):
     run = tmp_path / f'run{seed}'
     run.mkdir()
-    lines = [{'step': s, 'success': 0.5, 'return': 1.0, 'method': 'apv', 'task': 'metaworld_reach', 'seed': seed}
-             for s in (5000, 15000)]
-    (run / 'scores.jsonl').write_text('\n'.join(json.dumps(l) for l in lines) + '\n')
+    lines = [{'step': s, 'success': 0.5, 'return': 1.0, 'method': 'apv', 'task': 'metaworld_reach', 'seed': seed,
+              'preset': preset} for s in (5000, 15000)]
+    (run / 'scores.jsonl').write_text('\n'.join(json.dumps(l) for l in lines) + '\n{"step": 2')  # A cut last line.
   runs = results.load_runs([tmp_path])
-  assert list(runs) == [('apv', 'metaworld_reach')] and len(runs[('apv', 'metaworld_reach')]) == 2
+  assert sorted(runs) == [('apv', 'metaworld', 'metaworld_reach'), ('apv', 'metaworld+debug', 'metaworld_reach')]
+  assert len(runs[('apv', 'metaworld', 'metaworld_reach')]) == 2
+  assert len(runs[('apv', 'metaworld+debug', 'metaworld_reach')]) == 1
+
+
+def test_nearest_paper_point():
+  steps = 5000 + 10000 * np.arange(25)
+  assert results.nearest(steps, 400) == 0 and results.nearest(steps, 15000) == 1 and results.nearest(steps, 21000) == 2
+
+
+def test_plot_aggregate_is_the_naive_iqm_and_presets_stay_apart(tmp_path):
+  from apv_ext import plot
+  rng = np.random.default_rng(1)
+  finals = {}
+  for preset in ('metaworld', 'metaworld+small'):
+    for task in ('metaworld_reach', 'metaworld_drawer_open'):
+      for seed in range(3):
+        run = tmp_path / preset / task / str(seed)
+        run.mkdir(parents=True)
+        values = rng.uniform(size=2)
+        finals.setdefault(preset, []).append(values[-1])
+        lines = [{'step': s, 'success': float(v), 'return': 0.0, 'method': 'apv', 'task': task, 'seed': seed,
+                  'preset': preset} for s, v in zip((5000, 14000), values)]
+        (run / 'scores.jsonl').write_text(''.join(json.dumps(l) + '\n' for l in lines))
+  notes = []
+  summary = plot.plot([tmp_path], tmp_path / 'curves.png', reps=200, log=notes.append)
+  assert (tmp_path / 'curves.png').read_bytes()[:4] == b'\x89PNG'
+  agg = summary['success']
+  for preset, values in finals.items():
+    iqm, low, high, tasks, runs = agg[f'apv [{preset}]']
+    assert abs(iqm - naive_iqm(values)) < 1e-12 and (tasks, runs) == (2, 6) and low <= iqm <= high
+  ref = results.load_reference()
+  paper = np.concatenate([ref[('APV', t)][1][:, 1] for t in ('metaworld_drawer_open', 'metaworld_reach')])
+  assert abs(agg['paper APV'][0] - naive_iqm(list(paper))) < 1e-12  # 14000 -> the paper's 15000 point.
+  assert any('metaworld_reach 14000->15000' in n for n in notes)

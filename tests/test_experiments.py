@@ -1,7 +1,8 @@
-"""A tiny sweep on the local Ray cluster: interrupted, re-run to completion, then a no-op.
+"""From a sweep to a plot: a tiny sweep on the local Ray cluster (interrupted, re-run to
+completion, then a no-op), evaluation of one of its runs, and the plot of the sweep.
 
 2 seeds x 1 task x {dreamerv2, apv} on `debug` with a few hundred env frames: the
-heaviest test here (four real training runs, two at a time).
+heaviest test module (four real training runs, two at a time, run once per module).
 """
 import json
 import os
@@ -55,10 +56,13 @@ def rows(stdout):
   return out
 
 
-def test_sweep_interrupt_resume_and_skip(tmp_path, pretrained):
-  sweepdir = tmp_path / 'sweep'
+@pytest.fixture(scope='module')
+def sweep(tmp_path_factory, pretrained):
+  """Runs the sweep three times: interrupted by Ctrl-C, to completion, and once more."""
+  sweepdir = tmp_path_factory.mktemp('sweep') / 'sweep'
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3'}
   cmd = sweep_cmd(sweepdir, pretrained)
+  out = {'dir': sweepdir}
   # Ctrl-C as a terminal sends it: SIGINT to the sweep's whole process group.
   proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
                           start_new_session=True)
@@ -70,19 +74,37 @@ def test_sweep_interrupt_resume_and_skip(tmp_path, pretrained):
   assert proc.poll() is None, proc.stdout.read()[-3000:]
   os.killpg(proc.pid, signal.SIGINT)
   start = time.time()
-  out, _ = proc.communicate(timeout=120)
-  assert time.time() - start < 60, 'the sweep took over a minute to stop'
-  assert proc.returncode == 130, out[-3000:]
-  first = rows(out)
-  assert 'interrupted' in first.values(), out[-3000:]
-  assert all(status in ('interrupted', 'not', 'done') for status in first.values()), first
-  assert not [line for line in os.popen('ps -eo args').read().splitlines() if str(sweepdir) in line and 'train' in line]
-  for latest in sweepdir.glob('*/dummy_image/*/checkpoint/latest'):  # Whatever was saved is complete.
-    assert json.loads((latest.parent / latest.read_text().strip() / 'extra.json').read_text())['frames'] >= 0
+  out['first'], _ = proc.communicate(timeout=120)
+  out['first_seconds'], out['first_code'] = time.time() - start, proc.returncode
+  out['left_running'] = [line for line in subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True)
+                         .stdout.splitlines() if f'--logdir {sweepdir}/' in line]
+  out['latest'] = {p: p.read_text() for p in sweepdir.glob('*/dummy_image/*/checkpoint/latest')}
+  out['second'] = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+  stamps = lambda: {p: p.stat().st_mtime_ns for p in sweepdir.rglob('*') if p.is_file() and 'logs' not in p.parts}
+  before = stamps()
+  out['third'] = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+  out['third_changed'] = before != stamps()
+  return out
 
-  again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+
+def test_sweep_interrupt_stops_every_run_within_seconds(sweep):
+  out = sweep['first']
+  assert sweep['first_code'] == 130, out[-3000:]
+  assert sweep['first_seconds'] < 60, 'the sweep took over a minute to stop'
+  first = rows(out)
+  assert 'interrupted' in first.values() and len(first) == 4, out[-3000:]
+  assert set(first.values()) <= {'interrupted', 'not', 'done'}, first
+  assert 'Interrupted: re-run the same command' in out
+  assert not sweep['left_running'], sweep['left_running']
+  for latest, name in sweep['latest'].items():  # Whatever was saved is complete.
+    assert json.loads((latest.parent / name.strip() / 'extra.json').read_text())['frames'] >= 0
+
+
+def test_sweep_rerun_completes_and_third_run_trains_nothing(sweep):
+  sweepdir, again, third = sweep['dir'], sweep['second'], sweep['third']
   assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-  assert set(rows(again.stdout).values()) <= {'done', 'skipped'} and len(rows(again.stdout)) == 4, again.stdout
+  table = rows(again.stdout)
+  assert len(table) == 4 and set(table.values()) <= {'done', 'skipped'}, again.stdout
   for method in ('dreamerv2', 'apv'):
     for seed in (0, 1):
       run = sweepdir / method / 'dummy_image' / str(seed)
@@ -90,13 +112,34 @@ def test_sweep_interrupt_resume_and_skip(tmp_path, pretrained):
       assert scores[-1]['step'] >= 100 and {(s['method'], s['seed'], s['preset']) for s in scores} == {
           (method, seed, 'debug')}
       assert json.loads((run / 'run.json').read_text())['method'] == method
-
-  stamps = {p: p.stat().st_mtime_ns for p in sweepdir.rglob('*') if p.is_file() and 'logs' not in p.parts}
-  third = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
   assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
   assert '4 already done, 0 to run' in third.stdout
   assert set(rows(third.stdout).values()) == {'skipped'}
-  assert stamps == {p: p.stat().st_mtime_ns for p in sweepdir.rglob('*') if p.is_file() and 'logs' not in p.parts}
+  assert not sweep['third_changed'], 'the third sweep changed files in the runs'
+
+
+def test_evaluate_writes_json_and_upscaled_videos(entry, sweep):
+  import imageio
+  run = sweep['dir'] / 'apv' / 'dummy_image' / '0'
+  out = entry('scripts/evaluate.py', '--logdir', run, '--episodes', '2', '--video')
+  assert 'return' in out.stdout
+  (result,) = (run / 'evaluate').glob('*.json')
+  record = json.loads(result.read_text())
+  assert record['method'] == 'apv' and record['episodes'] == 2 and int(result.stem) == record['step'] > 0
+  assert len(record['returns']) == len(record['lengths']) == 2 and all(l > 0 for l in record['lengths'])
+  videos = sorted((run / 'evaluate').glob('*.mp4'))
+  assert [v.name for v in videos] == record['videos'] and len(videos) == 2
+  frame = imageio.v3.imread(videos[0], index=0)
+  assert min(frame.shape[:2]) >= 256
+  bad = entry('scripts/evaluate.py', '--logdir', run, '--checkpoint', '12345', check=False)
+  assert bad.returncode == 2 and 'available steps' in bad.stderr
+
+
+def test_plot_of_the_sweep_writes_a_png(entry, sweep, tmp_path):
+  out = entry('scripts/plot.py', sweep['dir'], '--out', tmp_path / 'curves.png', '--reps', '200')
+  png = (tmp_path / 'curves.png').read_bytes()
+  assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10000
+  assert 'dreamerv2 [debug]' in out.stdout and 'apv [debug]' in out.stdout and 'IQM of return' in out.stdout
 
 
 def test_bad_sweeps_are_one_line_errors(entry, tmp_path):
