@@ -5,6 +5,10 @@
   python scripts/benchmark.py --only loader_cache convert_npz convert_mp4 convert_rlbench loader_rss_200 loader_rss_2000
 Each model row runs in its own process so that its peak RSS is its own.
 Wall time on a shared machine is noisy: CPU seconds per update are printed too.
+Update rows also print the FLOPs per update (counted from the XLA HLO of the same
+function, dreamerv2/hlo_cost.py), the GFLOP/s achieved and the percentage of the
+matmul peak of the row's precision (fp32 or bf16), measured in the same process,
+and the load average while the row ran.
 """
 import argparse
 import json
@@ -57,6 +61,21 @@ def random_batch(config, act_dim, batch, length):
   }
 
 
+def matmul_peak(dtype, n=2048, repeats=5):
+  """Best GFLOP/s of an n x n matmul in this process (the host's practical peak)."""
+  import tensorflow as tf
+  a = tf.cast(tf.random.normal([n, n]), dtype)
+  b = tf.cast(tf.random.normal([n, n]), dtype)
+  matmul = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y)[:1, :1], tf.float32)))
+  matmul(a, b).numpy()
+  best = float('inf')
+  for _ in range(repeats):
+    start = time.perf_counter()
+    matmul(a, b).numpy()
+    best = min(best, time.perf_counter() - start)
+  return 2 * n ** 3 / best / 1e9
+
+
 def time_fn(fn, repeats):
   fn()  # Traces and compiles.
   walls, cpus = [], []
@@ -76,26 +95,38 @@ def bench_model(name, args):
   config = config_lib.parse(['--configs', *configs, *args.extra_configs, *overrides])
   act_dim = 4
   rows = []
-  if name.startswith('dv2'):
-    from dreamerv2 import agent as agent_lib
-    agent = agent_lib.Agent(config, act_dim)
+  from dreamerv2 import hlo_cost
+  load = os.getloadavg()[0]
+  peaks = {'32': matmul_peak('float32'), 'bf16': matmul_peak('bfloat16')}
+  if name.startswith(('dv2', 'apv')):
+    if name.startswith('dv2'):
+      from dreamerv2 import agent as agent_lib
+      agent = agent_lib.Agent(config, act_dim)
+    else:
+      from apv_ext import agent as apv_agent
+      agent = apv_agent.APVAgent(config, act_dim)
     data = random_batch(config, act_dim, config.dataset.batch, config.dataset.length)
-    rows.append(('world model update', *time_fn(lambda: agent.train_model_only(data), args.repeats)))
-    rows.append(('full update (wm + imagination + actor-critic)', *time_fn(lambda: agent.train(data), args.repeats)))
-  elif name.startswith('apv'):
-    from apv_ext import agent as apv_agent
-    agent = apv_agent.APVAgent(config, act_dim)
-    data = random_batch(config, act_dim, config.dataset.batch, config.dataset.length)
-    rows.append(('world model update (+ bonus)', *time_fn(lambda: agent.train_model_only(data), args.repeats)))
-    rows.append(('full update (wm + bonus + imagination + ac)', *time_fn(lambda: agent.train(data), args.repeats)))
+    length = config.dataset.length
+    bonus = ' + bonus' if name.startswith('apv') else ''
+    wm_fn = lambda d: agent.wm.train(d, agent._seeds(2, length), agent.loss_scale)[1]
+    rows.append((f'world model update{bonus}', wm_fn, lambda: agent.train_model_only(data), data))
+    rows.append((f'full update (wm{bonus} + imagination + ac)', agent._train_impl, lambda: agent.train(data), data))
   elif name.startswith('pretrain'):
     from apv_ext import pretrain
     model = pretrain.VideoModel(config)
     video = config.video
     data = random_batch(config, act_dim, video.batch, video.length)
     data = {'image': data['image'], 'is_first': data['is_first']}
-    rows.append(('pre-training update', *time_fn(lambda: model.train(data), args.repeats)))
-  return [dict(model=name, what=w, ms=ms, cpu_ms=cpu, rss=peak_rss_gib()) for w, ms, cpu in rows]
+    rows.append(('pre-training update', model._train_impl, lambda: model.train(data), data))
+  out = []
+  for what, graph_fn, run, args_ in rows:
+    flops, _ = hlo_cost.function_flops(graph_fn, args_)
+    ms, cpu = time_fn(run, args.repeats)
+    peak = peaks['bf16' if args.precision == 'bf16' else '32']
+    out.append(dict(model=name, what=what, ms=ms, cpu_ms=cpu, rss=peak_rss_gib(), gflop=flops / 1e9,
+                    gflops=flops / 1e9 / (ms / 1000), peak32=peaks['32'], peak16=peaks['bf16'],
+                    pct=100 * flops / 1e9 / (ms / 1000) / peak, load=(load + os.getloadavg()[0]) / 2))
+  return out
 
 
 def make_videos(fmt, count, root, frames=30):
@@ -220,12 +251,17 @@ def main():
   extra = f' + {" ".join(args.extra_configs)}' if args.extra_configs else ''
   print(f'\nprecision {args.precision}, jit {args.jit} (resolves to {gpu if args.jit == "auto" else args.jit}), '
         f'repeats {args.repeats}, {os.cpu_count()} CPUs, GPU {gpu}')
-  print(f'{"benchmark":<16} {"what":<48} {"ms/update":>10} {"cpu ms":>10} {"steps/s":>9} {"peak RSS GiB":>13}')
+  print(f'{"benchmark":<16} {"what":<44} {"ms/update":>10} {"cpu ms":>9} {"GFLOP":>8} {"GFLOP/s":>8} '
+        f'{"peak fp32/bf16":>15} {"% peak":>7} {"load":>5} {"steps/s":>9} {"peak RSS GiB":>13}')
   for r in results:
     ms = f'{r["ms"]:.0f}' if 'ms' in r else ''
     cpu = f'{r["cpu_ms"]:.0f}' if 'cpu_ms' in r else ''
     sps = f'{r["steps_per_sec"]:.1f}' if 'steps_per_sec' in r else ''
-    print(f'{r["model"]:<16} {r["what"]:<48} {ms:>10} {cpu:>10} {sps:>9} {r["rss"]:>13.2f}  {r.get("extra", "")}')
+    flops = (f'{r["gflop"]:>8.{1 if r["gflop"] >= 10 else 3}f} {r["gflops"]:>8.1f} {r["peak32"]:>7.0f}/{r["peak16"]:<7.0f} {r["pct"]:>6.0f}% '
+             f'{r["load"]:>5.1f}') if 'gflop' in r else f'{"":>8} {"":>8} {"":>15} {"":>7} {"":>5}'
+    print(f'{r["model"]:<16} {r["what"]:<44} {ms:>10} {cpu:>9} {flops} {sps:>9} {r["rss"]:>13.2f}  {r.get("extra", "")}')
+  print('\nGFLOP: per update, from the XLA HLO of the same function (dot, convolution, elementwise); % peak: of the '
+        'matmul peak of this precision, measured in the same process; load: 1-min load average during the row.')
   print('\nconfigs: ' + '; '.join(f'{k} = --configs {" ".join(v[0])}{extra}: {v[1]}' for k, v in MODELS.items()
                                   if k in names))
   if len(results) < len(names):

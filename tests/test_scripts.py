@@ -48,4 +48,12 @@ def test_benchmark_on_debug_sizes(entry, tmp_path):
   table = out.stdout
   for name in ('dv2_default', 'apv_paper', 'pretrain_paper', 'loader_cache', 'convert_npz', 'dmc'):
     assert name in table
+  # Update rows: FLOPs from the HLO, GFLOP/s, the fp32/bf16 matmul peaks and % of peak.
+  rows = [l.split() for l in table.splitlines() if l.split()[:1] in (['dv2_default'], ['apv_paper'], ['pretrain_paper'])]
+  assert len(rows) == 5, table
+  for row in rows:
+    pct = next(i for i, v in enumerate(row) if v.endswith('%'))
+    gflop, gflops, peaks = float(row[pct - 3]), float(row[pct - 2]), row[pct - 1].split('/')
+    assert gflop > 0 and gflops > 0 and float(peaks[0]) > 0 and float(peaks[1]) > 0
+    assert abs(float(row[pct][:-1]) - 100 * gflops / float(peaks[0])) <= 1.0  # fp32: % of the fp32 peak.
   assert 'ms/update' in table and 'peak RSS' in table
