@@ -1,4 +1,4 @@
-"""Logging through `elements`: terminal, metrics.jsonl and TensorBoard (+ mp4 files)."""
+"""Logging through `elements`: terminal, metrics.jsonl, TensorBoard, optionally W&B (+ mp4 files)."""
 import contextlib
 import json
 import pathlib
@@ -44,12 +44,42 @@ class TerminalOutput(elements.logger.TerminalOutput):
       super().__call__(summaries)
 
 
-def make_logger(logdir, step_fn, tensorboard=True, terminal_pattern=r'.*'):
+def check_wandb(config):
+  """W&B is optional and not a dependency: enabled without the package is a one-line error, up front."""
+  if not config.wandb.enabled:
+    return
+  from .errors import UserError
+  try:
+    import wandb  # noqa: F401
+  except ImportError:
+    raise UserError('wandb.enabled is True but the wandb package is not installed: pip install wandb, '
+                    'or drop --wandb.enabled.') from None
+  if config.wandb.mode not in ('offline', 'online'):
+    raise UserError(f"wandb.mode is '{config.wandb.mode}'; expected offline or online.")
+
+
+def wandb_output(logdir, config):
+  """elements' W&B output for a run: one W&B run per logdir (resumed with it), files under the logdir.
+  Offline mode needs no network; `wandb sync LOGDIR/wandb/offline-run-*` uploads later."""
+  check_wandb(config)
+  name = f'{config.method}/{config.task}/{config.seed}'
+  import hashlib
+  digest = hashlib.sha1(str(pathlib.Path(logdir).resolve()).encode()).hexdigest()[:8]
+  run_id = f'{config.method}-{config.task}-{config.seed}-{digest}'
+  return elements.logger.WandBOutput(
+      name, project=config.wandb.project, entity=config.wandb.entity or None, mode=config.wandb.mode,
+      dir=str(logdir), id=run_id, resume='allow', group=f'{config.method} [{config.preset}]',
+      config=dict(config.flat))
+
+
+def make_logger(logdir, step_fn, tensorboard=True, terminal_pattern=r'.*', config=None):
   outputs = [TerminalOutput(terminal_pattern),
              elements.logger.JSONLOutput(str(logdir), 'metrics.jsonl')]
   if tensorboard:
     with _keep_gpus_visible():
       outputs.append(elements.logger.TensorBoardOutput(str(logdir), fps=10))
+  if config is not None and config.wandb.enabled:
+    outputs.append(wandb_output(logdir, config))
   return elements.Logger(FrameCounter(step_fn), outputs)
 
 

@@ -4,6 +4,7 @@ It takes a factory for the agent, so DreamerV2 and APV share every line of it, a
 factory for the environments (by default worker processes), so tests can drive it
 in-process.
 """
+import json
 import pathlib
 import time
 
@@ -15,6 +16,7 @@ from . import driver as driver_lib
 from . import envs
 from . import identity
 from . import logger as logger_lib
+from . import progress as progress_lib
 from . import replay as replay_lib
 from .envs import parallel
 
@@ -57,6 +59,7 @@ def train(config, make_agent, log=print, make_env=make_env):
   logdir = config_lib.prepare_logdir(config.logdir)
   # Before anything is written: a logdir holding another run is refused untouched.
   identity.check(logdir, config)
+  logger_lib.check_wandb(config)
   seed_everything(config.seed)
   envs.parse_task(config.task)  # A bad task name fails before anything is written.
   repeat = config.env.action_repeat
@@ -82,7 +85,8 @@ def train(config, make_agent, log=print, make_env=make_env):
     raise
   try:
     agent = make_agent(config, train_env.act_dim, log)
-    logger = logger_lib.make_logger(logdir, frames)
+    # With the progress bar, the terminal shows one line of watched values, not every metric.
+    logger = logger_lib.make_logger(logdir, frames, terminal_pattern='^$' if config.progress else '.*', config=config)
     ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', agent=agent)
     state = ckpt.load()
     if state:
@@ -121,6 +125,8 @@ class Loop:
     self.eval_driver.on_episode(lambda episode, worker: self.eval_episodes.append(episode))
     self.metrics = logger_lib.Mean()
     self.scores_path = logdir / 'scores.jsonl'
+    self.last_eval = None
+    self.progress = None
 
   def _on_train_episode(self, episode, worker):
     self.replay.add(episode)
@@ -128,17 +134,37 @@ class Loop:
     self.metrics.add({f'episode/{k}': v for k, v in stats.items()})
 
   def run(self):
+    config = self.config
+    if config.progress:
+      self.progress = progress_lib.Progress(config.steps, self.frames(), self.log)
+      self.log = self.progress.write
+    try:
+      self._run()
+    finally:
+      if self.progress:
+        self.progress.close()
+
+  def _advance(self, phase=None):
+    if self.progress:
+      if phase:
+        self.progress.phase(phase)
+      self.progress.update(self.frames())
+
+  def _run(self):
     config, log = self.config, self.log
     prefill = max(0, int(config.prefill) - self.frames())
     if prefill:
       log(f'Prefilling {prefill} env frames with a uniform random policy.')
       policy = driver_lib.random_policy(self.act_dim, self.rng)
+      self._advance('prefill')
       while self.frames() < config.prefill:
         self.train_driver(policy, steps=1)
+        self._advance()
     self.dataset = iter(self.replay.dataset(config.dataset.batch))
     if self.state['updates'] == 0:
       log(f'Warm-up: {config.pretrain} updates on the prefill data.')
-      for _ in range(config.pretrain):
+      for i in range(config.pretrain):
+        self._advance(f'warm-up {i + 1}/{config.pretrain}')
         self._update()
     policy = lambda obs, state: self.agent.policy(obs, state, 'train')
     every = max(1, config.train_every // self.repeat)
@@ -149,7 +175,9 @@ class Loop:
         self.evaluate()
         self.state['next_eval'] += config.eval_every
         self.save()
+      self._advance('training')
       self.train_driver(policy, steps=every)
+      self._advance()
       for _ in range(config.train_steps):
         self._update()
       if self.frames() - last_log >= config.log_every:
@@ -158,6 +186,9 @@ class Loop:
       if self.frames() - last_save >= config.save_every:
         self.save()
         last_save = self.frames()
+    # The final policy is evaluated too (unless an evaluation just ran at this step).
+    if self.frames() >= config.steps and self.last_eval != self.frames() and not self._recorded(self.frames()):
+      self.evaluate()
     self.write_logs(timer)
     self.save()
     self.logger.close()
@@ -169,18 +200,35 @@ class Loop:
     self.state['updates'] += 1
     self.agent.on_update(self.state['updates'])
 
+  def _recorded(self, step):
+    """Whether scores.jsonl already holds an evaluation at `step` (a finished run re-run)."""
+    if not self.scores_path.exists():
+      return False
+    for line in self.scores_path.read_text().splitlines():
+      try:
+        if json.loads(line).get('step') == step:
+          return True
+      except ValueError:
+        continue
+    return False
+
   def write_logs(self, timer):
     start, frames0, updates0 = timer
     now = time.time()
+    if self.frames() == frames0 and self.state['updates'] == updates0:
+      return timer  # Nothing happened since the last write: no all-zero perf record.
     result = self.metrics.result()
     self.logger.add({k: v for k, v in result.items() if k.startswith('episode/')}, prefix='train')
     self.logger.add({k: v for k, v in result.items() if not k.startswith('episode/')}, prefix='train')
-    self.logger.add({
+    perf = {
         'fps': (self.frames() - frames0) / max(now - start, 1e-9),
         'updates_per_sec': (self.state['updates'] - updates0) / max(now - start, 1e-9),
         'updates': self.state['updates'], 'replay_steps': len(self.replay),
-    }, prefix='perf')
+    }
+    self.logger.add(perf, prefix='perf')
     self.logger.write()
+    if self.progress:
+      self.progress.watch({f'train/{k}': v for k, v in result.items()} | {'perf/fps': perf['fps']})
     return (now, self.frames(), self.state['updates'])
 
   def evaluate(self):
@@ -197,6 +245,9 @@ class Loop:
       replay_lib.save_episode(eval_dir, ep)
     stats = summarize_episodes(episodes)
     frames = self.frames()
+    self.last_eval = frames
+    if self.progress:
+      self.progress.watch({f'eval/{k}': v for k, v in stats.items()})
     self.logger.add(stats, prefix='eval')
     record = {'step': frames, **stats, 'episodes': len(episodes), 'method': config.method,
               'task': config.task, 'seed': config.seed, 'preset': config.preset, 'precision': str(config.precision)}

@@ -163,8 +163,9 @@ def test_train_ratio(first_run):
 def test_eval_schedule(first_run):
   config, logdir, agent, _, _, eval_env = first_run
   scores = [json.loads(line) for line in (logdir / 'scores.jsonl').read_text().splitlines()]
-  # Evaluations start after prefill and come every eval_every frames while frames < steps.
-  expected = list(range(config.prefill, config.steps, config.eval_every))
+  # Evaluations start after prefill and come every eval_every frames while frames < steps;
+  # the final policy is evaluated at the end.
+  expected = list(range(config.prefill, config.steps, config.eval_every)) + [config.steps]
   assert [s['step'] for s in scores] == expected
   assert all(s['episodes'] == config.eval_eps and s['task'] == 'dummy_image' for s in scores)
   assert len(list((logdir / 'eval_episodes').glob('*.npz'))) == config.eval_eps * len(expected)
@@ -200,7 +201,28 @@ def test_resume_skips_prefill_and_warmup(first_run):
   assert train_env.transitions * REPEAT == 800 - config.steps
   assert ckpt2.saves[-1][0] == state['updates'] + config.train_steps * 200 // config.train_every
   scores = [json.loads(line) for line in (logdir / 'scores.jsonl').read_text().splitlines()]
-  assert scores[-1]['step'] == state['next_eval'] == 700
+  assert [s['step'] for s in scores][-2:] == [state['next_eval'], 800] and state['next_eval'] == 700
+
+
+def test_final_eval_once_and_no_empty_perf_record(first_run):
+  config, logdir, _, ckpt, _, _ = first_run
+  rows = [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()]
+  perf = [r for r in rows if 'perf/fps' in r]
+  assert perf and all(r['perf/fps'] > 0 for r in perf)
+  # Re-running a finished run evaluates nothing again and writes no perf record.
+  loop, agent, _, _, eval_env = make_loop(config, logdir, dict(ckpt.saves[-1][1]))
+  loop.run()
+  assert eval_env.transitions == 0 and agent.updates == []
+  assert [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()] == rows
+
+
+def test_watch_line_shows_the_values_people_watch():
+  from dreamerv2 import progress
+  line = progress.watch_line({'eval/return': 12.34, 'train/episode/return': 3.0, 'eval/success': 0.4,
+                              'train/wm/image_loss': 1234.5, 'train/wm/reward_loss': 0.1234, 'train/wm/kl_loss': 1.5,
+                              'train/wm/intr_mean': 0.05, 'perf/fps': 41.6, 'train/ac/actor_loss': 9.0})
+  assert line == 'return 12.3 | success 0.40 | image 1234.5 | reward 0.123 | kl 1.50 | bonus 0.050 | fps 42'
+  assert progress.watch_line({'train/episode/return': 3.0}) == 'return 3.0'
 
 
 def test_loop_module_loads_no_tensorflow():
