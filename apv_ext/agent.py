@@ -14,7 +14,7 @@ def pretrained_checkpoint(logdir):
   ckpt = ckpt_lib.Checkpoint(pathlib.Path(logdir).expanduser() / 'checkpoint')
   latest = ckpt.latest()
   if latest is None:
-    raise UserError(f'--load_logdir {logdir} has no checkpoint (expected {logdir}/checkpoint/latest '
+    raise UserError(f'--load_logdir {logdir} has no intact checkpoint (expected {logdir}/checkpoint/ckpt-* '
                     'written by apv_ext/train_video.py).')
   return latest / 'variables'
 

@@ -117,7 +117,7 @@ def test_mismatched_checkpoint_names_variables_and_shapes(pretrained):
     apv_agent.APVAgent(cfg('--load_logdir', str(logdir), '--apv.af_rssm.deter', '40'), ACT, log=lambda *a: None)
   message = str(info.value)
   assert 'shape mismatch af_rssm/cell/dense/kernel: checkpoint [64, 96] vs model [72, 120]' in message
-  with pytest.raises(UserError, match='has no checkpoint'):
+  with pytest.raises(UserError, match='has no intact checkpoint'):
     apv_agent.APVAgent(cfg('--load_logdir', str(logdir / 'nope')), ACT, log=lambda *a: None)
 
 
