@@ -1,5 +1,4 @@
 """DeepMind Control Suite from pixels: `dmc_<domain>_<task>`."""
-import os
 
 import numpy as np
 
@@ -7,7 +6,8 @@ import numpy as np
 class DMC:
 
   def __init__(self, name, seed=0, size=(64, 64), action_repeat=2, fast_render=False, length=0, camera=None):
-    os.environ.setdefault('MUJOCO_GL', 'egl')
+    from .gl import check_backend
+    check_backend()  # Sets MUJOCO_GL=egl unless given; a missing library is one clear line.
     from dm_control import suite
     domain, _, task = name.partition('_')
     if (domain, task) not in suite.ALL_TASKS:

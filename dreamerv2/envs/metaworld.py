@@ -1,5 +1,4 @@
 """Meta-world 3 single tasks with 64x64 images from the `corner` camera."""
-import os
 
 import numpy as np
 
@@ -19,7 +18,8 @@ class MetaWorld:
   """
 
   def __init__(self, name, seed=0, size=(64, 64), camera='corner', action_repeat=1, fast_render=False, length=0):
-    os.environ.setdefault('MUJOCO_GL', 'egl')
+    from .gl import check_backend
+    check_backend()  # Sets MUJOCO_GL=egl unless given; a missing library is one clear line.
     import metaworld
     task = name.replace('_', '-') + '-v3'
     if task not in metaworld.ALL_V3_ENVIRONMENTS:
