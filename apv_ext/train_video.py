@@ -44,26 +44,41 @@ def default_dataset(config, log=print):
     cmd += ['--camera', config.env.camera]
   if config.env.fast_render:
     cmd.append('--fast_render')
-  # A fresh interpreter: MuJoCo's renderer must not share a process with TensorFlow.
-  subprocess.run(cmd, check=True)
+  # A fresh interpreter: MuJoCo's renderer must not share a process with TensorFlow. Its own
+  # session: on Ctrl-C the main process stops it (subprocess.run kills it on any exception).
+  error_file = out / 'collect-error.txt'
+  proc = subprocess.run(cmd, start_new_session=True, env={**os.environ, 'APV_ERROR_FILE': str(error_file)})
+  if proc.returncode != 0:
+    summary = error_file.read_text().strip().splitlines()[-1] if error_file.exists() else 'no error recorded'
+    raise UserError(f'Collecting the default pre-training videos into {out} failed (exit {proc.returncode}): '
+                    f'{summary}. Full traceback in {error_file}; re-running continues the collection.')
   (out / 'complete').write_text('')
   return out
 
 
 def train(config, log=print):
+  from dreamerv2 import config as config_lib
+  from dreamerv2 import identity
+  from dreamerv2 import lock as lock_lib
+  logdir = config_lib.prepare_logdir(config.logdir)
+  identity.check(logdir, config, pretrain=True)
+  with lock_lib.LogdirLock(logdir, log):
+    return _train(config, logdir, log)
+
+
+def _train(config, logdir, log):
   import tensorflow as tf
   from tqdm import tqdm
   from dreamerv2 import banner
   from dreamerv2 import checkpoint as ckpt_lib
-  from dreamerv2 import config as config_lib
   from dreamerv2 import identity
+  from dreamerv2 import interrupt
+  from dreamerv2 import jsonl
   from dreamerv2 import logger as logger_lib
   from dreamerv2 import run
   from apv_ext import pretrain
   from apv_ext import video_data
 
-  logdir = config_lib.prepare_logdir(config.logdir)
-  identity.check(logdir, config, pretrain=True)
   run.seed_everything(config.seed)
   path = config.load_logdir or default_dataset(config, log)
   video = config.video
@@ -72,8 +87,10 @@ def train(config, log=print):
       video.prioritize_ends, seed=config.seed, log=log, cache=video.cache, workers=video.workers)
   identity.write(logdir, config, pretrain=True)
   config.save(str(logdir / 'config.yaml'))
+  jsonl.repair(logdir / 'metrics.jsonl', log)
   model = pretrain.VideoModel(config)
-  ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', model=model)
+  ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', log=log, model=model)
+  ckpt.clean()
   state = ckpt.load() or {'updates': 0}
   resume = f"Resumed from checkpoint at {state['updates']} updates" if state['updates'] else 'New run'
   banner.show(config, logdir, resume, 'Pre-training', f'method {config.method}, videos {path}', log=log)
@@ -93,30 +110,41 @@ def train(config, log=print):
       logger_lib.write_video(logdir / 'videos' / f'openloop-{updates:09d}.mp4', openloop)
     logger.write()
 
+  def save():
+    state['updates'] = updates
+    ckpt.save(updates, state)
+
   if updates == 0:
     evaluate()
   bar = tqdm(total=config.steps, initial=updates, unit='update', desc='pre-training', dynamic_ncols=True)
   start, last = time.time(), updates
-  while updates < config.steps:
-    metrics = model.train(next(batches))
-    mean.add(metrics)
-    updates += 1
-    bar.update(1)
-    if updates % config.log_every == 0 or updates == config.steps:
-      result = mean.result()
-      bar.set_postfix(image=f"{result['image_loss']:.1f}", kl=f"{result['model_kl']:.2f}")
-      logger.add(result, prefix='train')
-      logger.add({'updates_per_sec': (updates - last) / max(time.time() - start, 1e-9)}, prefix='perf')
-      logger.write()
-      start, last = time.time(), updates
-    if updates % config.eval_every == 0 or updates == config.steps:
-      evaluate()
-    if updates % config.save_every == 0 or updates == config.steps:
-      state['updates'] = updates
-      ckpt.save(updates, state)
+  with interrupt.deferred():
+    try:
+      while updates < config.steps:
+        interrupt.check()  # Between updates: the model and its optimiser are consistent here.
+        metrics = model.train(next(batches))
+        mean.add(metrics)
+        updates += 1
+        bar.update(1)
+        if updates % config.log_every == 0 or updates == config.steps:
+          result = mean.result()
+          bar.set_postfix(image=f"{result['image_loss']:.1f}", kl=f"{result['model_kl']:.2f}")
+          logger.add(result, prefix='train')
+          logger.add({'updates_per_sec': (updates - last) / max(time.time() - start, 1e-9)}, prefix='perf')
+          logger.write()
+          start, last = time.time(), updates
+        if updates % config.eval_every == 0 or updates == config.steps:
+          evaluate()
+        if updates % config.save_every == 0 or updates == config.steps:
+          save()
+    except interrupt.Interrupted as e:
+      bar.close()
+      save()
+      logger.close()
+      e.detail = f'checkpoint saved at {updates} updates in {logdir}; re-run the same command to resume.'
+      raise
   bar.close()
-  state['updates'] = updates
-  ckpt.save(updates, state)
+  save()
   logger.close()
   log(f'Pre-training done: {updates} updates. Checkpoint in {logdir / "checkpoint"}; '
       f'fine-tune with --load_logdir {logdir}')
@@ -127,12 +155,16 @@ def main(argv=None):
   # Flags first: `--help` and bad flags answer before TensorFlow loads (seconds).
   from apv_ext import config as config_lib
   from dreamerv2 import errors
+  from dreamerv2 import interrupt
+  interrupt.install()
   try:
     config = config_lib.parse(sys.argv[1:] if argv is None else argv, description=__doc__)
     train(config)
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except interrupt.Interrupted as e:
+    interrupt.exit_line(e, getattr(e, 'detail', 'stopped before pre-training started; nothing to save.'))
 
 
 if __name__ == '__main__':

@@ -1,6 +1,8 @@
 """Steps a BatchEnv with a policy and hands finished episodes to callbacks."""
 import numpy as np
 
+from . import interrupt
+
 
 class Driver:
 
@@ -28,6 +30,7 @@ class Driver:
     step = episode = 0
     act_dim = self._env.act_dim
     while step < steps or episode < episodes:
+      interrupt.check()  # A safe point: Ctrl-C abandons the episodes in progress, not the run.
       if self._obs is None:
         actions = np.zeros((len(self._env), act_dim), np.float32)
       else:

@@ -1,6 +1,5 @@
 """Logging through `elements`: terminal, metrics.jsonl, TensorBoard, optionally W&B (+ mp4 files)."""
 import contextlib
-import json
 import pathlib
 import re
 
@@ -103,11 +102,6 @@ def write_video(path, frames, fps=10, min_size=256):
   tmp = path.with_name('tmp-' + path.name)
   imageio.mimwrite(tmp, list(frames), fps=fps, macro_block_size=1)
   tmp.replace(path)
-
-
-def append_jsonl(path, record):
-  with open(path, 'a') as f:
-    f.write(json.dumps(record) + '\n')
 
 
 class Mean:

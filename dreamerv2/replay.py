@@ -64,7 +64,7 @@ def episode_length(path):
 
 class Replay:
 
-  def __init__(self, directory, capacity, length, prioritize_ends=False, seed=0):
+  def __init__(self, directory, capacity, length, prioritize_ends=False, seed=0, image_shape=None, log=print):
     self.directory = pathlib.Path(directory)
     self.directory.mkdir(parents=True, exist_ok=True)
     self._capacity = int(capacity)
@@ -77,20 +77,53 @@ class Replay:
     self._stored = 0
     self.total_steps = 0
     self.total_episodes = 0
+    self._image_shape = tuple(image_shape) if image_shape else None
+    self._log = log
     for tmp in self.directory.glob('*.npz.tmp'):
       tmp.unlink()  # An interrupted write; the episode was never counted.
     files = sorted(self.directory.glob('*.npz'))
-    lengths = [episode_length(f) for f in files]
-    self.total_steps = sum(lengths)
-    self.total_episodes = len(files)
-    keep, steps = [], 0
-    for path, length in reversed(list(zip(files, lengths))):
-      if steps + length > self._capacity and keep:
+    lengths = {}
+    for path in files:
+      try:
+        lengths[path] = episode_length(path)
+      except Exception as e:  # Only files outside our naming scheme are opened here.
+        self.quarantine(path, f'unreadable: {_short(e)}')
+    # Newest first until the capacity is full; a bad file is set aside and the next one taken.
+    loaded, steps = [], 0
+    for path in reversed([p for p in files if p in lengths]):
+      if steps + lengths[path] > self._capacity and loaded:
         break
-      keep.append(path)
-      steps += length
-    for path in reversed(keep):
-      self._insert(path.name, load_episode(path))
+      episode, reason = self._read(path, lengths[path])
+      if reason:
+        self.quarantine(path, reason)
+        del lengths[path]
+        continue
+      loaded.append((path, episode))
+      steps += lengths[path]
+    self.total_steps = sum(lengths.values())
+    self.total_episodes = len(lengths)
+    for path, episode in reversed(loaded):
+      self._insert(path.name, episode)
+
+  def _read(self, path, length):
+    """(episode, None) if `path` holds a usable episode of `length` steps, else (None, reason)."""
+    try:
+      episode = load_episode(path)
+    except Exception as e:  # Truncated or corrupt zip, bad pickle, CRC or zlib errors, I/O errors.
+      return None, f'unreadable: {_short(e)}'
+    reason = check_episode(episode, self._image_shape)
+    if not reason and len(episode['reward']) - 1 != length:
+      reason = f"{len(episode['reward']) - 1} steps, but its name says {length}"
+    return (None, reason) if reason else (episode, None)
+
+  def quarantine(self, path, reason):
+    """Moves an unusable episode file to `quarantine/` (kept for inspection) and says why."""
+    folder = self.directory / 'quarantine'
+    folder.mkdir(exist_ok=True)
+    os.replace(path, folder / path.name)
+    with open(folder / 'reasons.txt', 'a') as f:
+      f.write(f'{path.name}\t{reason}\n')
+    self._log(f'Moved episode {path.name} to {folder}/ and continue without it: {reason}.')
 
   def __len__(self):
     return self._stored
@@ -145,6 +178,28 @@ class Replay:
   def projected_bytes(capacity, obs_shape, act_dim):
     per_step = int(np.prod(obs_shape)) + 4 * act_dim + 4 + 3
     return int(capacity) * per_step
+
+
+def check_episode(episode, image_shape=None):
+  """None if `episode` (dict of arrays) can be sampled from, else the reason."""
+  missing = [k for k in KEYS if k not in episode]
+  if missing:
+    return f"no {', '.join(missing)} key{'s' if len(missing) > 1 else ''} (has {', '.join(sorted(episode))})"
+  count = len(episode['reward'])
+  uneven = [f'{k} {len(episode[k])}' for k in KEYS if len(episode[k]) != count]
+  if uneven:
+    return f"entries differ in number: reward {count}, {', '.join(uneven)}"
+  if count < 2:
+    return 'no step after the reset'
+  image = episode['image']
+  if image_shape and (tuple(image.shape[1:]) != tuple(image_shape) or image.dtype != np.uint8):
+    return f'images are {image.dtype} {list(image.shape[1:])}, this run uses uint8 {list(image_shape)}'
+  return None
+
+
+def _short(error):
+  text = str(error).strip().splitlines()
+  return f'{type(error).__name__}: {text[0] if text else ""}'[:300]
 
 
 def convert(value):

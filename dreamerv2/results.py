@@ -7,9 +7,12 @@ import collections
 import json
 import pathlib
 import pickle
+import sys
 import warnings
 
 import numpy as np
+
+from . import jsonl
 
 # The paper's curves ship as package data of apv_ext (a path only: dreamerv2 never imports apv_ext).
 REFERENCE = pathlib.Path(__file__).resolve().parent.parent / 'apv_ext' / 'reference'
@@ -28,26 +31,35 @@ def _preset(folder):
     return '?'
 
 
-def load_runs(paths):
+def load_runs(paths, warn=None):
   """{(method, preset, task): {(seed, logdir): [(step, record), ...]}} from scores.jsonl files under `paths`.
 
   Runs are grouped by method *and* preset: a `debug` and a `small` run are never pooled.
+  Unreadable lines (cut by a kill or a full disk) and repeated records of one step are
+  skipped and counted through `warn(message)` (default: printed to stderr);
+  `jsonl.read` is the same line reader for other JSON-lines files (metrics.jsonl).
   """
   runs = collections.defaultdict(dict)
   for path in paths:
     path = pathlib.Path(path)
     files = [path] if path.is_file() else sorted(path.rglob('scores.jsonl'))
     for file in files:
-      records = []
-      for line in file.read_text().splitlines():
-        try:
-          records.append(json.loads(line))
-        except ValueError:  # A line cut short by a kill: skipped.
-          continue
+      records, _ = jsonl.read(file, required=('method', 'task', 'seed', 'step'), warn=warn)
+      seen, repeats = set(), 0
       for r in records:
+        if (r['method'], r['task'], r['seed'], r['step']) in seen:
+          repeats += 1  # Written twice by runs from before evaluations were recorded once per step.
+          continue
+        seen.add((r['method'], r['task'], r['seed'], r['step']))
         preset = r.get('preset') or _preset(file.parent)
         runs[(r['method'], preset, r['task'])].setdefault((r['seed'], str(file.parent)), []).append((r['step'], r))
+      if repeats:
+        (warn or _stderr)(f'{file}: skipped {repeats} repeated evaluation record(s) (same step); kept the first.')
   return runs
+
+
+def _stderr(message):
+  print(message, file=sys.stderr)
 
 
 def nearest(ref_steps, step):

@@ -4,7 +4,6 @@ It takes a factory for the agent, so DreamerV2 and APV share every line of it, a
 factory for the environments (by default worker processes), so tests can drive it
 in-process.
 """
-import json
 import pathlib
 import time
 
@@ -15,6 +14,9 @@ from . import config as config_lib
 from . import driver as driver_lib
 from . import envs
 from . import identity
+from . import interrupt
+from . import jsonl
+from . import lock as lock_lib
 from . import logger as logger_lib
 from . import progress as progress_lib
 from . import replay as replay_lib
@@ -60,14 +62,22 @@ def train(config, make_agent, log=print, make_env=make_env):
   # Before anything is written: a logdir holding another run is refused untouched.
   identity.check(logdir, config)
   logger_lib.check_wandb(config)
+  with lock_lib.LogdirLock(logdir, log):
+    return _train(config, make_agent, logdir, log, make_env, ckpt_lib)
+
+
+def _train(config, make_agent, logdir, log, make_env, ckpt_lib):
   seed_everything(config.seed)
   envs.parse_task(config.task)  # A bad task name fails before anything is written.
   repeat = config.env.action_repeat
   identity.write(logdir, config)
   config.save(str(logdir / 'config.yaml'))
 
+  for name in ('scores.jsonl', 'metrics.jsonl'):
+    jsonl.repair(logdir / name, log)
   replay = replay_lib.Replay(logdir / 'train_episodes', config.replay.capacity, config.dataset.length,
-                             config.replay.prioritize_ends, seed=config.seed)
+                             config.replay.prioritize_ends, seed=config.seed,
+                             image_shape=tuple(config.env.size) + (3,), log=log)
   frames = lambda: replay.total_steps * repeat
   log(f'Logdir {logdir}; {replay.total_episodes} episodes ({frames()} env frames) already in replay.')
   image = tuple(config.env.size) + (3,)
@@ -87,7 +97,8 @@ def train(config, make_agent, log=print, make_env=make_env):
     agent = make_agent(config, train_env.act_dim, log)
     # With the progress bar, the terminal shows one line of watched values, not every metric.
     logger = logger_lib.make_logger(logdir, frames, terminal_pattern='^$' if config.progress else '.*', config=config)
-    ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', agent=agent)
+    ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', log=log, agent=agent)
+    ckpt.clean()
     state = ckpt.load()
     if state:
       resume = f"Resumed from checkpoint at {state['frames']} frames, {state['updates']} updates"
@@ -96,7 +107,16 @@ def train(config, make_agent, log=print, make_env=make_env):
       resume = 'New run' + (f' ({replay.total_episodes} episodes already in replay)' if replay.total_episodes else '')
     banner.show(config, logdir, resume, 'Training', log=log)
     loop = Loop(config, logdir, agent, replay, train_env, eval_env, logger, ckpt, state, log)
-    loop.run()
+    with interrupt.deferred():
+      try:
+        loop.run()
+      except interrupt.Interrupted as e:
+        # Reached only at a safe point (between env steps or updates): the state is consistent.
+        loop.save()
+        logger.close()
+        e.detail = (f'checkpoint saved at {frames()} env frames, {loop.state["updates"]} updates in {logdir}; '
+                    're-run the same command to resume.')
+        raise
   finally:
     train_env.close()
     eval_env.close()
@@ -125,6 +145,13 @@ class Loop:
     self.eval_driver.on_episode(lambda episode, worker: self.eval_episodes.append(episode))
     self.metrics = logger_lib.Mean()
     self.scores_path = logdir / 'scores.jsonl'
+    self.recorded = set()
+    if self.scores_path.exists():
+      self.recorded = {r['step'] for r in jsonl.read(self.scores_path, required=('step',), warn=log)[0]}
+    # A kill after an evaluation was recorded but before the checkpoint that follows it
+    # leaves next_eval behind: that evaluation is done, so the schedule moves past it.
+    while self.recorded and max(self.recorded) >= state['next_eval']:
+      state['next_eval'] += config.eval_every
     self.last_eval = None
     self.progress = None
 
@@ -165,6 +192,7 @@ class Loop:
       log(f'Warm-up: {config.pretrain} updates on the prefill data.')
       for i in range(config.pretrain):
         self._advance(f'warm-up {i + 1}/{config.pretrain}')
+        interrupt.check()
         self._update()
     policy = lambda obs, state: self.agent.policy(obs, state, 'train')
     every = max(1, config.train_every // self.repeat)
@@ -179,6 +207,7 @@ class Loop:
       self.train_driver(policy, steps=every)
       self._advance()
       for _ in range(config.train_steps):
+        interrupt.check()
         self._update()
       if self.frames() - last_log >= config.log_every:
         timer = self.write_logs(timer)
@@ -202,15 +231,7 @@ class Loop:
 
   def _recorded(self, step):
     """Whether scores.jsonl already holds an evaluation at `step` (a finished run re-run)."""
-    if not self.scores_path.exists():
-      return False
-    for line in self.scores_path.read_text().splitlines():
-      try:
-        if json.loads(line).get('step') == step:
-          return True
-      except ValueError:
-        continue
-    return False
+    return step in self.recorded
 
   def write_logs(self, timer):
     start, frames0, updates0 = timer
@@ -251,7 +272,9 @@ class Loop:
     self.logger.add(stats, prefix='eval')
     record = {'step': frames, **stats, 'episodes': len(episodes), 'method': config.method,
               'task': config.task, 'seed': config.seed, 'preset': config.preset, 'precision': str(config.precision)}
-    logger_lib.append_jsonl(self.scores_path, record)
+    if frames not in self.recorded:  # One record per step, also across kills and resumes.
+      jsonl.append(self.scores_path, record)
+      self.recorded.add(frames)
     if config.log_videos:
       video = episodes[0]['image']
       self.logger.add({'policy': video}, prefix='eval')

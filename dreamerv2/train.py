@@ -16,6 +16,8 @@ def main(argv=None, make_agent=make_agent, parse=None, description=__doc__):
   # Flags first: `--help` and bad flags answer before TensorFlow loads (seconds).
   from dreamerv2 import config as config_lib
   from dreamerv2 import errors
+  from dreamerv2 import interrupt
+  interrupt.install()
   try:
     parse = parse or config_lib.parse
     config = parse(sys.argv[1:] if argv is None else argv, description=description)
@@ -24,6 +26,8 @@ def main(argv=None, make_agent=make_agent, parse=None, description=__doc__):
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except interrupt.Interrupted as e:
+    interrupt.exit_line(e, getattr(e, 'detail', 'stopped before training started; nothing to save.'))
 
 
 if __name__ == '__main__':

@@ -6,7 +6,9 @@ Frames match the fine-tuning env (corner camera, upright, 64x64); keep --fast_re
 the same as the fine-tuning config's env.fast_render.
 """
 import argparse
+import os
 import sys
+import traceback
 
 
 def main():
@@ -35,5 +37,24 @@ def main():
     print(f'All episodes already in {args.out}.')
 
 
+def run():
+  """main() with a failure as one line; the traceback goes to $APV_ERROR_FILE when the caller set it."""
+  try:
+    main()
+  except KeyboardInterrupt:
+    sys.exit(130)
+  except Exception as e:
+    line = f'{type(e).__name__}: {e}'.splitlines()[0]
+    error_file = os.environ.get('APV_ERROR_FILE')
+    if error_file:
+      with open(error_file, 'w') as f:
+        f.write(traceback.format_exc() + line + '\n')
+    else:
+      print(f'error: {line}', file=sys.stderr)
+      if os.environ.get('DV2_DEBUG'):
+        traceback.print_exc()
+    sys.exit(1)
+
+
 if __name__ == '__main__':
-  main()
+  run()

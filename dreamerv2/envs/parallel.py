@@ -25,9 +25,11 @@ class Worker:
     env.setdefault('PYOPENGL_PLATFORM', env['MUJOCO_GL'])
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env['PYTHONPATH'] = root + os.pathsep + env.get('PYTHONPATH', '')
+    # Its own session: a terminal's Ctrl-C (or a job scheduler's signal to the process
+    # group) reaches only the main process, which then closes the workers in order.
     self._proc = subprocess.Popen(
         [sys.executable, '-m', 'dreamerv2.envs.worker'], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, env=env)
+        stdout=subprocess.PIPE, env=env, start_new_session=True)
     spec = self.call('make', suite, kwargs)
     self.obs_space, self.act_dim = spec['obs_space'], spec['act_dim']
 

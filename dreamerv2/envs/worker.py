@@ -7,6 +7,7 @@ parent's main module imports. Its own prints go to stderr.
 import importlib
 import os
 import pickle
+import signal
 import struct
 import sys
 import traceback
@@ -43,6 +44,16 @@ def make(suite, kwargs):
 
 
 def main():
+  # The main process decides when to stop; a stray SIGINT must not kill a worker
+  # mid-step or print a KeyboardInterrupt traceback.
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+  try:
+    serve()
+  except (BrokenPipeError, EOFError):
+    pass  # The main process is gone (killed, or exited at a second Ctrl-C): nothing to answer.
+
+
+def serve():
   inp = sys.stdin.buffer
   out = os.fdopen(os.dup(1), 'wb')
   os.dup2(2, 1)  # Anything the env prints goes to stderr, not into the protocol.
