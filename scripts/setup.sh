@@ -55,4 +55,4 @@ pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${pip[@]}" install -q --no-deps -e .
 "${pip[@]}" check
 echo "$want" > "$stamp"
-echo "Setup done: $VENV/bin/python (console scripts in $VENV/bin: apv-pretrain, apv-train, dreamerv2-train, apv-doctor)."
+echo "Setup done: $VENV/bin/python (console scripts in $VENV/bin: apv-pretrain, apv-train, dreamerv2-train, apv-sweep, apv-eval, apv-plot, apv-doctor)."

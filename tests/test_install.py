@@ -47,7 +47,8 @@ print(c.method, c.rssm.deter, len(config.describe()), len(ref))
   method, deter, described, curves = out.stdout.split()
   assert method == 'apv' and deter == '32' and int(described) >= 10 and int(curves) > 0
   entry_points = (target / 'apv-0.1.0.dist-info' / 'entry_points.txt').read_text()
-  for script in ('apv-pretrain', 'apv-train', 'dreamerv2-train', 'apv-doctor', 'apv-sweep'):
+  for script in ('apv-pretrain', 'apv-train', 'dreamerv2-train', 'apv-doctor', 'apv-sweep', 'apv-eval',
+                 'apv-plot'):
     assert script in entry_points
 
 
