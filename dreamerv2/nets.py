@@ -58,6 +58,73 @@ def pretransposed(*modules):
       layer._kernel_t = None
 
 
+@tf.custom_gradient
+def _matmul_input_grad(x, kernel, kernel_t):
+  """x @ kernel whose gradient reaches x only; the kernel's is LoopKernelGrads'."""
+  def grad(dy):
+    return dy @ kernel_t, None, None
+  return x @ kernel, grad
+
+
+class LoopKernelGrads:
+  """Kernel gradients of Dense layers called once per step of a tf.scan, as one
+  matmul after the loop instead of one per step.
+
+  Backprop through a loop otherwise computes x_t^T dy_t at every step (K = batch
+  rows: 16-50 in the RSSM's observe loop, far from the matmul peak) and adds it
+  into a kernel-sized accumulator (AddN over megabytes per step). Here each layer
+  adds a zero z_t fed to the loop as an input, whose gradient TF stacks as
+  dY [T, B, out]; the loop also stacks its inputs X [T, B, in]; the kernel gets
+  X^T dY in one matmul. Values are unchanged; the kernel gradient is the same sum
+  in another order. Use inside `pretransposed` (the input gradient's transpose).
+
+  In the step function: `with loop.step(zs): ...` and return `loop.recorded()` as
+  part of the carried state (initially `loop.initial()`); after the loop,
+  `loop.set_inputs(stacked)`.
+  """
+
+  def __init__(self, layers, steps, batch):
+    self.layers = list(layers)
+    self._steps, self._batch = steps, batch
+    self._inputs = None
+    dtype = precision.compute_dtype()
+    self.zeros = [self._attach(tf.cast(layer.kernel, dtype), layer, i) for i, layer in enumerate(self.layers)]
+
+  def _attach(self, kernel, layer, index):
+    @tf.custom_gradient
+    def zeros(kernel):
+      def grad(dz):
+        x = tf.reshape(self._inputs[index], [-1, layer.din])
+        return tf.matmul(x, tf.reshape(dz, [-1, layer.dout]), transpose_a=True)
+      return tf.zeros([self._steps, self._batch, layer.dout], kernel.dtype), grad
+    return zeros(kernel)
+
+  def initial(self):
+    dtype = precision.compute_dtype()
+    return [tf.zeros([self._batch, layer.din], dtype) for layer in self.layers]
+
+  @contextlib.contextmanager
+  def step(self, zs):
+    for layer, z in zip(self.layers, zs):
+      layer._loop_z, layer._loop_x = z, None
+    try:
+      yield
+    finally:
+      for layer in self.layers:
+        layer._loop_z = None
+
+  def recorded(self):
+    inputs = [layer._loop_x for layer in self.layers]
+    assert all(x is not None for x in inputs), 'every layer must be called once per step'
+    for layer in self.layers:
+      layer._loop_x = None
+    return inputs
+
+  def set_inputs(self, stacked):
+    """stacked: per layer, its inputs of every step [T, B, in]."""
+    self._inputs = list(stacked)
+
+
 def preprocess(image):
   """uint8 frames -> float32 in [-0.5, 0.5], as the encoder sees them and the decoder predicts them."""
   return tf.cast(image, tf.float32) / 255.0 - 0.5
@@ -73,6 +140,7 @@ class Dense(tf.Module):
     self.din, self.dout = din, dout
     self._act = get_act(act)
     self._kernel_t = None
+    self._loop_z = self._loop_x = None
 
   def __call__(self, x):
     dtype = precision.compute_dtype()
@@ -80,7 +148,10 @@ class Dense(tf.Module):
     shape = tf.shape(x)
     flat = tf.reshape(x, [-1, self.din])
     kernel = tf.cast(self.kernel, dtype)
-    if self._kernel_t is not None:
+    if self._loop_z is not None:
+      out = _matmul_input_grad(flat, kernel, self._kernel_t) + self._loop_z
+      self._loop_x = flat
+    elif self._kernel_t is not None:
       out = _matmul_pretransposed(flat, kernel, self._kernel_t)
     else:
       out = flat @ kernel

@@ -90,10 +90,19 @@ class RSSM(tf.Module):
     swap = lambda x: tf.transpose(x, [1, 0] + list(range(2, len(x.shape))))
     if action is None:
       action = tf.zeros(tf.concat([tf.shape(embed)[:2], [0]], 0))
-    elems = (swap(embed), swap(action), swap(is_first), seeds)
-    step = lambda prev, xs: self.obs_step(prev, xs[1], xs[0], xs[2], xs[3])
     with nets.pretransposed(self):
-      post = tf.scan(step, elems, state)
+      # The layers obs_step calls once per step: their kernel gradients are taken after the loop.
+      loop = nets.LoopKernelGrads([self.img_in, self.cell.dense, self.obs_out, self.obs_logits],
+                                  tf.shape(embed)[1], batch)
+
+      def step(prev, xs):
+        with loop.step(xs[4]):
+          post = self.obs_step(prev[0], xs[1], xs[0], xs[2], xs[3])
+        return post, loop.recorded()
+
+      elems = (swap(embed), swap(action), swap(is_first), seeds, loop.zeros)
+      post, inputs = tf.scan(step, elems, (state, loop.initial()))
+      loop.set_inputs(inputs)
     post = {k: swap(v) for k, v in post.items()}
     prior = {'deter': post['deter'], 'logit': self.prior_logit(post['deter'])}
     return post, prior

@@ -68,3 +68,45 @@ def test_pretransposed_dense_gives_identical_values_and_gradients():
   for a, b in zip(run(False), run(True)):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
   assert layer._kernel_t is None
+
+
+def test_observe_gradients_equal_an_unrolled_loop():
+  """observe's scan takes its loop kernels' gradients after the loop (LoopKernelGrads):
+  values and gradients must equal obs_step unrolled in Python."""
+  from dreamerv2 import rssm as rssm_lib
+  model = rssm_lib.RSSM(embed_dim=7, action_dim=2, deter=8, hidden=6, stoch=3, discrete=4)
+  b, t = 3, 6
+  rng = np.random.default_rng(0)
+  embed = tf.constant(rng.normal(size=(b, t, 7)).astype(np.float32))
+  action = tf.constant(rng.uniform(-1, 1, (b, t, 2)).astype(np.float32))
+  is_first = tf.constant(np.eye(b, t, dtype=bool) | (np.arange(t) == 0)[None])
+  seeds = tf.reshape(tf.range(t * 2), [t, 2])
+  weights = tf.constant(rng.normal(size=(b, t, 3, 4)).astype(np.float32))
+
+  def loss_of(post):
+    prior = model.prior_logit(post['deter'])
+    return tf.reduce_sum(tf.sin(post['logit']) * weights) + tf.reduce_sum(post['stoch'] * weights) + \
+        tf.reduce_sum(tf.cos(post['deter'])) + tf.reduce_sum(tf.sin(prior) * weights)
+
+  def scanned():
+    with tf.GradientTape() as tape:
+      post, _ = model.observe(embed, action, is_first, seeds)  # Its prior: prior_logit, as below.
+      loss = loss_of(post)
+    return loss, tape.gradient(loss, model.trainable_variables)
+
+  def unrolled():
+    with tf.GradientTape() as tape:
+      state, posts = model.initial(b), []
+      for i in range(t):
+        state = model.obs_step(state, action[:, i], embed[:, i], is_first[:, i], seeds[i])
+        posts.append(state)
+      post = {k: tf.stack([p[k] for p in posts], 1) for k in posts[0]}
+      loss = loss_of(post)
+    return loss, tape.gradient(loss, model.trainable_variables)
+
+  for run in (scanned, tf.function(scanned)):
+    (loss_a, grads_a), (loss_b, grads_b) = run(), unrolled()
+    np.testing.assert_allclose(loss_a.numpy(), loss_b.numpy(), rtol=1e-6)
+    for var, a, b_ in zip(model.trainable_variables, grads_a, grads_b):
+      assert a is not None, var.name
+      np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-5, atol=1e-6, err_msg=var.name)
