@@ -163,6 +163,11 @@ def main(argv=None):
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  except OSError as e:
+    if errors.storage_message(e) is None:
+      raise
+    print(f'error: {errors.storage_message(e)}', file=sys.stderr)
+    sys.exit(2)
   except interrupt.Interrupted as e:
     interrupt.exit_line(e, getattr(e, 'detail', 'stopped before pre-training started; nothing to save.'))
 

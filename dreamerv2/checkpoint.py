@@ -13,6 +13,7 @@ must not silently start again from nothing.
 import json
 import os
 import pathlib
+import re
 import shutil
 import time
 
@@ -46,8 +47,8 @@ def _number(path):
 
 def _short(error):
   """One line from an exception (TF's messages span many lines)."""
-  text = str(error).strip().splitlines()
-  return f'{type(error).__name__}: {text[0] if text else ""}'[:300]
+  text = re.sub(r'\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]', '', str(error)).strip().splitlines()
+  return f'{type(error).__name__}: {text[0] if text else ""}'[:400]
 
 
 class Checkpoint:
@@ -102,9 +103,16 @@ class Checkpoint:
     final = self.directory / name
     tmp = self.directory / (name + '.tmp')
     shutil.rmtree(tmp, ignore_errors=True)
-    self._ckpt.write(str(tmp / 'variables'))
-    (tmp / 'extra.json').write_text(json.dumps(extra or {}))
-    fsync_tree(tmp)
+    try:
+      self._ckpt.write(str(tmp / 'variables'))
+      (tmp / 'extra.json').write_text(json.dumps(extra or {}))
+      fsync_tree(tmp)
+    except (OSError, tf.errors.OpError) as e:  # Disk full, quota, read-only: TF raises its own errors.
+      shutil.rmtree(tmp, ignore_errors=True)
+      kept = self.latest()
+      kept = f'{kept.name} is intact' if kept else 'no earlier checkpoint exists'
+      raise UserError(f'Saving checkpoint {final} failed ({_short(e)}); {kept}. '
+                      'Fix the storage and re-run the same command to resume.') from None
     if final.exists():
       shutil.rmtree(final)
     os.replace(tmp, final)

@@ -5,11 +5,13 @@ A package owns its config file. DreamerV2's is `dreamerv2/configs.yaml`; an exte
 named blocks is applied right after DreamerV2's block of the same name. So
 `dreamerv2/train.py` knows no APV key, and rejects `--intr.beta` like any typo.
 """
+import os
 import pathlib
 
 import elements
 import ruamel.yaml
 
+from . import validate
 from .errors import UserError
 
 CONFIGS = pathlib.Path(__file__).resolve().parent / 'configs.yaml'
@@ -117,12 +119,14 @@ def parse(argv, layers=(CONFIGS,), description=''):
       raise UserError(f'Configs {pairs} set different method labels; pass --method LABEL to name the combination.')
     preset = '+'.join(name for name in names if name not in labels) or 'defaults'
     config = config.update({'named_configs': ' '.join(names), 'preset': preset})
-    return elements.Flags(config).parse(other)
+    config = elements.Flags(config).parse(other)
   except (KeyError, TypeError, ValueError) as e:
     message = str(e.args[0]) if e.args else str(e)
     if message.startswith('Flag '):
       message = message.replace("Flag '--", "Unknown config key '").replace(' did not match any config keys.', '')
     raise UserError(message) from None
+  # Every value checked before anything starts: one line naming key, value and what is expected.
+  return validate.check(config)
 
 
 def prepare_logdir(path):
@@ -132,5 +136,13 @@ def prepare_logdir(path):
   logdir = pathlib.Path(path).expanduser()
   if logdir.exists() and not logdir.is_dir():
     raise UserError(f'--logdir {logdir} is a file; expected a directory (new or from an earlier run).')
-  logdir.mkdir(parents=True, exist_ok=True)
+  try:
+    logdir.mkdir(parents=True, exist_ok=True)
+    # Writable? (Read-only mounts, permissions and full disks show here, not minutes later.)
+    probe = logdir / f'.write-test-{os.getpid()}'
+    probe.write_bytes(b'x')
+    probe.unlink()
+  except OSError as e:
+    where = f' ({e.filename})' if e.filename and str(e.filename) != str(logdir) else ''
+    raise UserError(f'--logdir {logdir} cannot be used: {e.strerror or e}{where}.') from None
   return logdir

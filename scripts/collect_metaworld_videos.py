@@ -23,6 +23,8 @@ def main():
   parser.add_argument('--noise', type=float, default=0.0, help='Gaussian action noise for more varied videos')
   parser.add_argument('--seed', type=int, default=0)
   args = parser.parse_args()
+  from dreamerv2.envs import gl
+  gl.check_backend()  # Before metaworld imports mujoco: a missing GL library is one clear line.
   from apv_ext import collect
   tasks = args.tasks or collect.unseen_tasks()
   known = set(collect.unseen_tasks()) | set(collect.FINETUNE_TASKS)
@@ -47,6 +49,7 @@ def run():
     line = f'{type(e).__name__}: {e}'.splitlines()[0]
     error_file = os.environ.get('APV_ERROR_FILE')
     if error_file:
+      os.makedirs(os.path.dirname(error_file), exist_ok=True)
       with open(error_file, 'w') as f:
         f.write(traceback.format_exc() + line + '\n')
     else:

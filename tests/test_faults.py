@@ -289,3 +289,133 @@ def test_readers_skip_unreadable_and_repeated_lines_and_say_how_many(tmp_path):
                            capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
   assert compare.returncode == 0, compare.stderr[-2000:]
   assert 'skipped 2 unreadable line(s)' in compare.stderr and 'IQM' in compare.stdout
+
+
+# Bad config values, storage and rendering errors: one line each.
+
+BAD_VALUES = [
+    (['--save_every', '0'], 'save_every is 0; expected a positive integer'),
+    (['--log_every', '0'], 'log_every is 0; expected a positive integer'),
+    (['--envs', '0'], 'envs is 0; expected a positive integer'),
+    (['--eval_envs', '0'], 'eval_envs is 0'),
+    (['--eval_eps', '0'], 'eval_eps is 0; expected a positive integer'),
+    (['--steps', '-5'], 'steps is -5; expected an integer >= 0'),
+    (['--prefill', '-1'], 'prefill is -1'),
+    (['--dataset.batch', '0'], 'dataset.batch is 0'),
+    (['--replay.capacity', '0'], 'replay.capacity is 0'),
+    (['--env.action_repeat', '0'], 'env.action_repeat is 0'),
+    (['--dataset.length', '200'], 'dataset.length is 200; expected at most 101'),
+    (['--task', 'metaworld_reach', '--env.length', '0', '--dataset.length', '600'], 'expected at most 501'),
+    (['--task', 'dmc_walker_walk', '--env.length', '0', '--env.action_repeat', '4', '--dataset.length', '300'],
+     'expected at most 251'),
+    (['--dataset.length', '1'], 'dataset.length is 1; expected at least 2'),
+    (['--report_context', '12'], 'report_context is 12; expected less than dataset.length (12)'),
+    (['--jit', 'maybe'], "jit is 'maybe'; expected one of auto, True, False"),
+    (['--precision', '8'], "precision is '8'; expected one of 32, bf16, 16"),
+    (['--actor_grad', 'magic'], "actor_grad is 'magic'"),
+    (['--encoder.act', 'gelu'], "encoder.act is 'gelu'"),
+    (['--discount', '1.5'], 'discount is 1.5; expected a number in (0, 1]'),
+    (['--kl.balance', '2.0'], 'kl.balance is 2.0; expected a number in [0, 1]'),
+    (['--model_opt.eps', '0.0'], 'model_opt.eps is 0.0; expected a number > 0'),
+    (['--env.size', '96', '96'], 'env.size is [96, 96]; expected 64 64'),
+]
+
+
+@pytest.mark.parametrize('args,message', BAD_VALUES, ids=[' '.join(a) for a, _ in BAD_VALUES])
+def test_each_bad_value_is_one_line_naming_key_value_and_expectation(args, message):
+  from dreamerv2 import config as config_lib
+  with pytest.raises(UserError) as info:
+    config_lib.parse(['--configs', 'debug', *args])
+  assert message in str(info.value) and '\n' not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize('args,message', [
+    (['--intr.k', '0'], 'intr.k is 0'),
+    (['--intr.k', '100', '--intr.queue', '64'], 'intr.k is 100; expected at most intr.queue (64)'),
+    (['--video.batch', '0'], 'video.batch is 0'),
+    (['--video.length', '1'], 'video.length is 1'),
+    (['--video.format', 'avi'], "video.format is 'avi'"),
+    (['--apv.enc_lr_type', 'fast'], "apv.enc_lr_type is 'fast'"),
+    (['--video.dmc_periods', '40', '10'], 'video.dmc_periods is [40, 10]'),
+])
+def test_apv_keys_are_checked_too(args, message):
+  from apv_ext import config as apv_config
+  with pytest.raises(UserError, match=message.replace('[', r'\[').replace('(', r'\(').replace(')', r'\)')):
+    apv_config.parse(['--configs', 'debug', *args])
+
+
+def test_every_shipped_config_passes_validation():
+  from apv_ext import config as apv_config
+  from dreamerv2 import validate
+  _, named = apv_config.load_layers()
+  for name in named:
+    config = apv_config.parse(['--configs', name, '--method', 'x'])
+    assert validate.problems(config) == [], name
+
+
+def test_bad_values_fail_at_start_as_one_line_and_write_nothing(entry, tmp_path):
+  proc = entry(TRAIN, '--configs', 'debug', '--eval_eps', '0', '--env.size', '96', '96', '--logdir', tmp_path / 'run',
+               check=False)
+  assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+  errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1 and 'eval_eps is 0' in errors[0] and 'env.size is [96, 96]' in errors[0]
+  assert not (tmp_path / 'run').exists()
+
+
+def test_logdir_that_cannot_be_written_is_one_line(entry, tmp_path, monkeypatch):
+  from dreamerv2 import config as config_lib
+  blocker = tmp_path / 'file'
+  blocker.write_text('x')
+  proc = entry(TRAIN, '--configs', 'debug', '--logdir', blocker / 'run', check=False)
+  assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+  assert proc.stderr.strip().splitlines()[-1] == f'error: --logdir {blocker / "run"} cannot be used: Not a directory.'
+
+  def read_only(self, data):
+    raise OSError(30, 'Read-only file system', str(self))
+  monkeypatch.setattr(type(tmp_path), 'write_bytes', read_only)
+  with pytest.raises(UserError, match='cannot be used: Read-only file system'):
+    config_lib.prepare_logdir(tmp_path / 'ro')
+
+
+def test_full_disk_during_a_save_is_one_line_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+  save_three(tmp_path)
+  module, ckpt = make_ckpt(tmp_path, 4.0, [])
+
+  def full(path):
+    import pathlib
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    raise OSError(28, 'No space left on device', path)
+  monkeypatch.setattr(ckpt._ckpt, 'write', full)
+  with pytest.raises(UserError) as info:
+    ckpt.save(4, {'updates': 4})
+  message = str(info.value)
+  assert 'No space left on device' in message and 'ckpt-000000000003 is intact' in message and '\n' not in message
+  assert not list(tmp_path.glob('*.tmp')) and (tmp_path / 'latest').read_text() == 'ckpt-000000000003'
+
+
+def test_missing_render_library_names_the_debian_package(monkeypatch):
+  from dreamerv2.envs import gl
+  monkeypatch.setenv('MUJOCO_GL', 'osmesa')
+  monkeypatch.setitem(gl.BACKENDS, 'osmesa', (('libNoSuchOSMesa.so.8',), 'libosmesa6'))
+  with pytest.raises(gl.RenderBackendError, match='MUJOCO_GL=osmesa needs libNoSuchOSMesa.so.8, which is not '
+                     'installed: apt-get install libosmesa6'):
+    gl.check_backend()
+  monkeypatch.setenv('MUJOCO_GL', 'egl')
+  monkeypatch.setitem(gl.BACKENDS, 'egl', (('libNoSuchEGL.so.1',), 'libegl1 libgl1-mesa-dri libopengl0'))
+  with pytest.raises(gl.RenderBackendError, match='apt-get install libegl1'):
+    gl.check_backend()
+
+
+@pytest.mark.skipif(bool(__import__('ctypes.util').util.find_library('OSMesa')), reason='OSMesa is installed here')
+def test_failing_default_video_collection_is_one_line(entry, tmp_path):
+  env_backup = os.environ.get('MUJOCO_GL')
+  os.environ['MUJOCO_GL'] = 'osmesa'  # Not installed: the collector fails on its first env.
+  try:
+    proc = entry('apv_ext/train_video.py', '--configs', 'metaworld_pretrain', 'debug', '--video.cache',
+                 tmp_path / 'cache', '--logdir', tmp_path / 'pre', check=False)
+  finally:
+    os.environ.pop('MUJOCO_GL') if env_backup is None else os.environ.__setitem__('MUJOCO_GL', env_backup)
+  assert proc.returncode == 2 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+  errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+  assert len(errors) == 1 and 'Collecting the default pre-training videos' in errors[0], proc.stderr[-2000:]
+  assert 'apt-get install libosmesa6' in errors[0] and 'collect-error.txt' in errors[0]
