@@ -419,3 +419,19 @@ def test_failing_default_video_collection_is_one_line(entry, tmp_path):
   errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
   assert len(errors) == 1 and 'Collecting the default pre-training videos' in errors[0], proc.stderr[-2000:]
   assert 'apt-get install libosmesa6' in errors[0] and 'collect-error.txt' in errors[0]
+
+
+def test_evaluation_recorded_once_per_step_across_kill_and_resume(tmp_path):
+  from dreamerv2 import config as config_lib
+  from test_loop import FLAGS, fresh_state, make_loop
+  config = config_lib.parse(FLAGS + ['--logdir', str(tmp_path)])
+  loop, _, ckpt, _, _ = make_loop(config, tmp_path, fresh_state(config))
+  loop.run()
+  # Killed after the last evaluation was written but before the checkpoint after it:
+  # the checkpoint's schedule still points at that evaluation.
+  state = dict(ckpt.saves[-1][1], next_eval=config.steps)
+  more = config_lib.parse(FLAGS + ['--logdir', str(tmp_path), '--steps', str(config.steps + 2 * config.eval_every)])
+  loop, _, _, _, eval_env = make_loop(more, tmp_path, state)
+  loop.run()
+  steps = [r['step'] for r in jsonl.read(tmp_path / 'scores.jsonl')[0]]
+  assert len(steps) == len(set(steps)) and config.steps in steps and max(steps) == more.steps

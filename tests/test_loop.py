@@ -22,7 +22,7 @@ from dreamerv2.envs.dummy import Dummy
 
 REPEAT, LENGTH = 2, 25
 FLAGS = ['--configs', 'debug', '--task', 'dummy_image', '--env.action_repeat', str(REPEAT),
-         '--env.length', str(LENGTH), '--env.size', '16', '16', '--prefill', '100', '--pretrain', '3',
+         '--env.length', str(LENGTH), '--env.size', '64', '64', '--prefill', '100', '--pretrain', '3',
          '--train_every', '10', '--train_steps', '2', '--eval_every', '200', '--eval_eps', '2',
          '--save_every', '150', '--log_every', '100', '--steps', '600',
          '--dataset.batch', '2', '--dataset.length', '8', '--envs', '1', '--eval_envs', '1']
@@ -78,7 +78,7 @@ class FakeAgent:
     return np.zeros((len(obs['is_first']), self.act_dim), np.float32), state
 
   def train(self, batch):
-    assert batch['image'].shape == (2, 8, 16, 16, 3)
+    assert batch['image'].shape == (2, 8, 64, 64, 3)
     self.updates.append((self.replay.total_steps * REPEAT, self.train_env.transitions,
                          self.policy_calls['train']))
     return {'wm/loss': 1.0}
@@ -88,7 +88,7 @@ class FakeAgent:
 
   def report(self, batch):
     self.reports += 1
-    return np.zeros((8, 16, 48, 3), np.float32)
+    return np.zeros((8, 64, 192, 3), np.float32)
 
 
 class FakeCheckpoint:
@@ -240,7 +240,7 @@ def test_default_env_factory_is_worker_processes(tmp_path):
     assert len(train_env) == 2 and train_env.act_dim == 2
     assert all(w._proc.pid != os.getpid() for w in train_env.workers)
     obs = train_env.step(np.zeros((2, 2), np.float32))
-    assert [o['image'].shape for o in obs] == [(16, 16, 3)] * 2 and all(o['is_first'] for o in obs)
+    assert [o['image'].shape for o in obs] == [(64, 64, 3)] * 2 and all(o['is_first'] for o in obs)
     # Train and eval envs get disjoint seeds, so their first observations differ.
     eval_env = run.make_env(config, 'eval')
     try:
