@@ -62,18 +62,19 @@ def random_batch(config, act_dim, batch, length):
 
 
 def matmul_peak(dtype, n=2048, repeats=5):
-  """Best GFLOP/s of an n x n matmul in this process (the host's practical peak)."""
+  """Best GFLOP/s of an n x n matmul in this process (the host's practical peak), per
+  wall second and per CPU second of this process (the latter is less sensitive to load)."""
   import tensorflow as tf
   a = tf.cast(tf.random.normal([n, n]), dtype)
   b = tf.cast(tf.random.normal([n, n]), dtype)
   matmul = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y)[:1, :1], tf.float32)))
   matmul(a, b).numpy()
-  best = float('inf')
+  wall = cpu = float('inf')
   for _ in range(repeats):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     matmul(a, b).numpy()
-    best = min(best, time.perf_counter() - start)
-  return 2 * n ** 3 / best / 1e9
+    wall, cpu = min(wall, time.perf_counter() - start), min(cpu, time.process_time() - start_cpu)
+  return 2 * n ** 3 / wall / 1e9, 2 * n ** 3 / cpu / 1e9
 
 
 def time_fn(fn, repeats):
@@ -122,10 +123,11 @@ def bench_model(name, args):
   for what, graph_fn, run, args_ in rows:
     flops, _ = hlo_cost.function_flops(graph_fn, args_)
     ms, cpu = time_fn(run, args.repeats)
-    peak = peaks['bf16' if args.precision == 'bf16' else '32']
+    peak, peak_cpu = peaks['bf16' if args.precision == 'bf16' else '32']
+    gflops, gflops_cpu = flops / 1e9 / (ms / 1000), flops / 1e9 / (cpu / 1000)
     out.append(dict(model=name, what=what, ms=ms, cpu_ms=cpu, rss=peak_rss_gib(), gflop=flops / 1e9,
-                    gflops=flops / 1e9 / (ms / 1000), peak32=peaks['32'], peak16=peaks['bf16'],
-                    pct=100 * flops / 1e9 / (ms / 1000) / peak, load=(load + os.getloadavg()[0]) / 2))
+                    gflops=gflops, peak32=peaks['32'][0], peak16=peaks['bf16'][0], pct=100 * gflops / peak,
+                    pct_cpu=100 * gflops_cpu / peak_cpu, load=(load + os.getloadavg()[0]) / 2))
   return out
 
 
@@ -252,16 +254,18 @@ def main():
   print(f'\nprecision {args.precision}, jit {args.jit} (resolves to {gpu if args.jit == "auto" else args.jit}), '
         f'repeats {args.repeats}, {os.cpu_count()} CPUs, GPU {gpu}')
   print(f'{"benchmark":<16} {"what":<44} {"ms/update":>10} {"cpu ms":>9} {"GFLOP":>8} {"GFLOP/s":>8} '
-        f'{"peak fp32/bf16":>15} {"% peak":>7} {"load":>5} {"steps/s":>9} {"peak RSS GiB":>13}')
+        f'{"peak fp32/bf16":>15} {"% peak":>7} {"% cpu":>6} {"load":>5} {"steps/s":>9} {"peak RSS GiB":>13}')
   for r in results:
     ms = f'{r["ms"]:.0f}' if 'ms' in r else ''
     cpu = f'{r["cpu_ms"]:.0f}' if 'cpu_ms' in r else ''
     sps = f'{r["steps_per_sec"]:.1f}' if 'steps_per_sec' in r else ''
     flops = (f'{r["gflop"]:>8.{1 if r["gflop"] >= 10 else 3}f} {r["gflops"]:>8.1f} {r["peak32"]:>7.0f}/{r["peak16"]:<7.0f} {r["pct"]:>6.0f}% '
-             f'{r["load"]:>5.1f}') if 'gflop' in r else f'{"":>8} {"":>8} {"":>15} {"":>7} {"":>5}'
+             f'{r["pct_cpu"]:>5.0f}% {r["load"]:>5.1f}') if 'gflop' in r else f'{"":>8} {"":>8} {"":>15} {"":>7} {"":>6} {"":>5}'
     print(f'{r["model"]:<16} {r["what"]:<44} {ms:>10} {cpu:>9} {flops} {sps:>9} {r["rss"]:>13.2f}  {r.get("extra", "")}')
   print('\nGFLOP: per update, from the XLA HLO of the same function (dot, convolution, elementwise); % peak: of the '
-        'matmul peak of this precision, measured in the same process; load: 1-min load average during the row.')
+        'matmul peak of this precision, measured in the same process; % cpu: the same per CPU second of this process '
+        '(GFLOP per CPU-second of the update over that of the peak matmul: less sensitive to other load); '
+        'load: 1-min load average during the row.')
   print('\nconfigs: ' + '; '.join(f'{k} = --configs {" ".join(v[0])}{extra}: {v[1]}' for k, v in MODELS.items()
                                   if k in names))
   if len(results) < len(names):

@@ -56,4 +56,5 @@ def test_benchmark_on_debug_sizes(entry, tmp_path):
     gflop, gflops, peaks = float(row[pct - 3]), float(row[pct - 2]), row[pct - 1].split('/')
     assert gflop > 0 and gflops > 0 and float(peaks[0]) > 0 and float(peaks[1]) > 0
     assert abs(float(row[pct][:-1]) - 100 * gflops / float(peaks[0])) <= 1.0  # fp32: % of the fp32 peak.
+    assert row[pct + 1].endswith('%') and float(row[pct + 1][:-1]) > 0  # Per CPU second.
   assert 'ms/update' in table and 'peak RSS' in table
