@@ -145,6 +145,7 @@ def _train(config, logdir, log):
       raise
   bar.close()
   save()
+  interrupt.done()  # Saved and finished: a signal during teardown just exits.
   logger.close()
   log(f'Pre-training done: {updates} updates. Checkpoint in {logdir / "checkpoint"}; '
       f'fine-tune with --load_logdir {logdir}')
@@ -160,6 +161,7 @@ def main(argv=None):
   try:
     config = config_lib.parse(sys.argv[1:] if argv is None else argv, description=__doc__)
     train(config)
+    interrupt.done()
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

@@ -45,6 +45,19 @@ def install():
   signal.signal(signal.SIGTERM, _handler)
 
 
+def _after_done(signum, frame):
+  print(f'\n{signal.Signals(signum).name} after the run finished: exiting now.', file=sys.stderr, flush=True)
+  os._exit(CODES[signum])
+
+
+def done():
+  """The work is saved and over: a signal during shutdown (thread joins, env teardown)
+  exits at once with one line instead of raising into interpreter finalisation."""
+  if _state['installed']:
+    signal.signal(signal.SIGINT, _after_done)
+    signal.signal(signal.SIGTERM, _after_done)
+
+
 def requested():
   return _state['signum'] is not None
 

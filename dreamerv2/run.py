@@ -110,6 +110,7 @@ def _train(config, make_agent, logdir, log, make_env, ckpt_lib):
     with interrupt.deferred():
       try:
         loop.run()
+        interrupt.done()  # Saved and finished: a signal during teardown just exits.
       except interrupt.Interrupted as e:
         # Reached only at a safe point (between env steps or updates): the state is consistent.
         loop.save()

@@ -23,6 +23,7 @@ def main(argv=None, make_agent=make_agent, parse=None, description=__doc__):
     config = parse(sys.argv[1:] if argv is None else argv, description=description)
     from dreamerv2 import run
     run.train(config, make_agent)
+    interrupt.done()
   except errors.UserError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)

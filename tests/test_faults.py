@@ -207,6 +207,18 @@ def test_second_ctrl_c_exits_at_once(tmp_path):
   assert proc.returncode == 130 and 'SIGINT again: exiting now' in err.decode() and b'Traceback' not in err
 
 
+def test_ctrl_c_after_the_run_finished_exits_at_once():
+  script = ('import time; from dreamerv2 import interrupt; interrupt.install(); interrupt.done()\n'
+            'print("ready", flush=True)\n'
+            'time.sleep(60)\n')
+  proc = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+                          cwd=ROOT)
+  assert proc.stdout.readline().strip() == b'ready'
+  proc.send_signal(signal.SIGINT)
+  _, err = proc.communicate(timeout=10)
+  assert proc.returncode == 130 and err.decode().strip() == 'SIGINT after the run finished: exiting now.'
+
+
 def test_env_worker_ignores_terminal_ctrl_c(tmp_path):
   from dreamerv2.envs import parallel
   env = parallel.BatchEnv('dummy', {'name': 'image', 'size': (64, 64), 'action_repeat': 1, 'fast_render': True,
