@@ -8,10 +8,27 @@ Re-running resumes each stage. --configs swaps the size preset (default: small).
 """
 import argparse
 import pathlib
+import signal
 import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def run_stage(cmd):
+  """Runs one stage; Ctrl-C/SIGTERM are passed to it once, so it saves and exits with its one line.
+
+  The stage has its own session: a terminal's Ctrl-C reaches only this process, which
+  forwards it (otherwise the stage would get it twice, the second meaning "exit at once").
+  """
+  proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
+  forward = lambda signum, frame: proc.send_signal(signum)
+  previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+  try:
+    return proc.wait()
+  finally:
+    for s, handler in previous.items():
+      signal.signal(s, handler)
 
 
 def main():
@@ -35,7 +52,7 @@ def main():
   ]
   for title, cmd in stages:
     print(f'\n=== {title} ===\n$ python {" ".join(cmd)}', flush=True)
-    code = subprocess.call([sys.executable, *cmd], cwd=ROOT)
+    code = run_stage([sys.executable, *cmd])
     if code:
       sys.exit(code)
   print(f'''
