@@ -11,10 +11,14 @@ STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.E
                   errno.EEXIST, errno.ENAMETOOLONG}
 
 
-def storage_message(error):
-  """The one line for an OSError from writing the run's files, or None for other errors."""
+def storage_message(error, argv=()):
+  """The one line for an OSError from writing the run's files (None for other errors);
+  names the file, or else the command line's --logdir."""
   if not isinstance(error, OSError) or error.errno not in STORAGE_ERRNOS:
     return None
-  where = f' {error.filename}' if error.filename else ''
+  args = list(argv)
+  logdir = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == '--logdir'), None)
+  where = error.filename or (f'into {logdir}' if logdir else '')
+  where = f' {where}' if where else ''
   return (f'cannot write{where}: {error.strerror}. Files already written are intact; '
           'fix the storage and re-run the same command to resume.')

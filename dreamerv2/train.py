@@ -28,9 +28,10 @@ def main(argv=None, make_agent=make_agent, parse=None, description=__doc__):
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
   except OSError as e:
-    if errors.storage_message(e) is None:
+    message = errors.storage_message(e, sys.argv[1:] if argv is None else argv)
+    if message is None:
       raise
-    print(f'error: {errors.storage_message(e)}', file=sys.stderr)
+    print(f'error: {message}', file=sys.stderr)
     sys.exit(2)
   except interrupt.Interrupted as e:
     interrupt.exit_line(e, getattr(e, 'detail', 'stopped before training started; nothing to save.'))

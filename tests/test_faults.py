@@ -447,3 +447,12 @@ def test_evaluation_recorded_once_per_step_across_kill_and_resume(tmp_path):
   loop.run()
   steps = [r['step'] for r in jsonl.read(tmp_path / 'scores.jsonl')[0]]
   assert len(steps) == len(set(steps)) and config.steps in steps and max(steps) == more.steps
+
+
+def test_storage_errors_name_the_file_or_the_logdir():
+  from dreamerv2 import errors
+  line = errors.storage_message(OSError(28, 'No space left on device'), ['--configs', 'debug', '--logdir', '/x/run'])
+  assert line.startswith('cannot write into /x/run: No space left on device.') and '\n' not in line
+  line = errors.storage_message(OSError(30, 'Read-only file system', '/x/run/scores.jsonl'))
+  assert line.startswith('cannot write /x/run/scores.jsonl: Read-only file system.')
+  assert errors.storage_message(OSError(2, 'No such file or directory')) is None  # Not a storage fault: raised.
