@@ -76,7 +76,7 @@ def _train(config, logdir, log):
   from dreamerv2 import jsonl
   from dreamerv2 import logger as logger_lib
   from dreamerv2 import run
-  from apv_ext import pretrain
+  from apv_ext import video_model
   from apv_ext import video_data
 
   run.seed_everything(config.seed)
@@ -88,7 +88,7 @@ def _train(config, logdir, log):
   identity.write(logdir, config, pretrain=True)
   config.save(str(logdir / 'config.yaml'))
   jsonl.repair(logdir / 'metrics.jsonl', log)
-  model = pretrain.VideoModel(config)
+  model = video_model.VideoModel(config)
   ckpt = ckpt_lib.Checkpoint(logdir / 'checkpoint', log=log, model=model)
   ckpt.clean()
   state = ckpt.load() or {'updates': 0}

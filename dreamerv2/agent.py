@@ -1,9 +1,11 @@
 """The DreamerV2 agent: acting, training and reporting, compiled with tf.function."""
+import numpy as np
 import tensorflow as tf
 
 from . import behavior
 from . import optim
 from . import precision
+from . import report as report_lib
 from . import world_model
 
 
@@ -89,12 +91,13 @@ class Agent(tf.Module):
 
   def _report_impl(self, data):
     length = data['image'].shape[1]
-    return self.wm.openloop_video(data, self._seeds(2, length), self.config.report_context)
+    return self.wm.openloop(data, self._seeds(2, length), self.config.report_context)
 
   def report(self, data):
-    """Open-loop video prediction for the first few sequences: [T, 3H, nW, 3] float in [0, 1]."""
+    """Open-loop video prediction for the first few sequences (`report.video_grid`)."""
     data = {k: v[:self.config.report_batch] for k, v in data.items()}
-    return self._report(data).numpy()
+    model = self._report(data).numpy()
+    return report_lib.video_grid(np.asarray(data['image']), model, self.config.report_context)
 
 
 def stateless_seeds(rng, *shape):

@@ -19,6 +19,7 @@ from . import dists
 from . import nets
 from . import ops
 from . import optim
+from . import report
 from . import rssm as rssm_lib
 
 
@@ -125,9 +126,7 @@ class WorldModel(tf.Module):
     total = sum(scales[k] * v for k, v in losses.items())
     metrics.update({f'{k}_loss': v for k, v in losses.items()})
     metrics['model_loss'] = total
-    metrics['model_kl'] = tf.reduce_mean(kl_value)
-    metrics['prior_ent'] = tf.reduce_mean(dists.categorical(prior['logit']).entropy())
-    metrics['post_ent'] = tf.reduce_mean(dists.categorical(post['logit']).entropy())
+    metrics.update(report.latent_metrics(post, prior, kl_value))
     return total, outs, metrics
 
   def train(self, data, seeds, loss_scale):
@@ -169,30 +168,16 @@ class WorldModel(tf.Module):
     seq['weight'] = tf.stop_gradient(tf.math.cumprod(tf.concat([tf.ones_like(disc[:1]), disc[:-1]], 0), 0))
     return seq
 
-  def openloop_video(self, data, seeds, context=5):
-    """Truth | reconstruction | open-loop prediction for a few sequences, [T, H, 3W, 3] uint8-ready floats.
+  def openloop(self, data, seeds, context=5):
+    """The model's frames for `report.video_grid`: [B, T, H, W, C] floats in ~[0, 1].
 
-    The first `context` frames are observed; afterwards the prior is rolled out with
-    the recorded actions and decoded.
+    The first `context` frames are observed and reconstructed; afterwards the prior
+    is rolled out with the recorded actions and decoded.
     """
     embed, _, _ = self.embed(data, seeds[0])
     seeds = seeds[1]
-    post, _ = self.rssm.observe(embed[:, :context], data['action'][:, :context],
-                                data['is_first'][:, :context], seeds[:context])
-    decoder = self.heads['decoder']
-    recon = decoder(self.rssm.get_feat(post)) + 0.5
-    last = {k: v[:, -1] for k, v in post.items()}
-    prior = self.rssm.imagine(data['action'][:, context:], last, seeds[context:])
-    openl = decoder(self.rssm.get_feat(prior)) + 0.5
-    return video_grid(data['image'], recon, openl)
-
-
-def video_grid(image, recon, openl):
-  truth = tf.cast(image, tf.float32) / 255.0
-  model = tf.concat([recon, openl], 1)
-  error = (model - truth + 1) / 2
-  video = tf.concat([truth, model, error], 2)  # [B, T, 3H, W, C]
-  video = tf.clip_by_value(video, 0.0, 1.0)
-  video = tf.transpose(video, [1, 2, 0, 3, 4])  # [T, 3H, B, W, C]
-  shape = tf.shape(video)
-  return tf.reshape(video, [shape[0], shape[1], shape[2] * shape[3], shape[4]])
+    observe = lambda n: self.rssm.observe(
+        embed[:, :n], data['action'][:, :n], data['is_first'][:, :n], seeds[:n])[0]
+    rollout = lambda last: self.rssm.imagine(data['action'][:, context:], last, seeds[context:])
+    decode = lambda state: self.heads['decoder'](self.rssm.get_feat(state))
+    return report.openloop(observe, rollout, decode, context)

@@ -113,8 +113,8 @@ def bench_model(name, args):
     rows.append((f'world model update{bonus}', wm_fn, lambda: agent.train_model_only(data), data))
     rows.append((f'full update (wm{bonus} + imagination + ac)', agent._train_impl, lambda: agent.train(data), data))
   elif name.startswith('pretrain'):
-    from apv_ext import pretrain
-    model = pretrain.VideoModel(config)
+    from apv_ext import video_model
+    model = video_model.VideoModel(config)
     video = config.video
     data = random_batch(config, act_dim, video.batch, video.length)
     data = {'image': data['image'], 'is_first': data['is_first']}

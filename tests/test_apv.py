@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from apv_ext import agent as apv_agent
-from apv_ext import pretrain
+from apv_ext import video_model
 from apv_ext import rssm as apv_rssm
 from conftest import ROOT
 from dreamerv2 import checkpoint as ckpt_lib
@@ -40,7 +40,7 @@ def pretrained(tmp_path_factory):
   """A debug pre-training logdir written the way train_video.py writes it."""
   logdir = tmp_path_factory.mktemp('pretrain')
   config = cfg('--logdir', str(logdir))
-  model = pretrain.VideoModel(config)
+  model = video_model.VideoModel(config)
   model.train({k: v for k, v in batch(config).items() if k in ('image', 'is_first')})
   ckpt_lib.Checkpoint(logdir / 'checkpoint', model=model).save(1, {'updates': 1})
   config.save(str(logdir / 'config.yaml'))
@@ -251,7 +251,7 @@ def test_finetune_smoke(entry, pretrained, tmp_path, base, task):
   shutil.copytree(logdir, pre)
   if base == 'dmc_vision':  # DMC pre-training is its own config; re-save to match dmc_vision sizes.
     config = config_lib.parse(['--configs', 'dmc_vision_pretrain', 'debug'])
-    model = pretrain.VideoModel(config)
+    model = video_model.VideoModel(config)
     ckpt_lib.Checkpoint(pre / 'checkpoint', model=model).save(2, {'updates': 2})
   run = tmp_path / 'run'
   entry('apv_ext/train.py', '--configs', base, 'debug', '--task', task, '--load_logdir', pre, '--logdir', run)

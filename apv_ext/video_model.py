@@ -1,4 +1,5 @@
 """The action-free video prediction model of APV's pre-training stage (paper 3.1)."""
+import numpy as np
 import tensorflow as tf
 
 from dreamerv2 import agent as agent_lib
@@ -7,7 +8,7 @@ from dreamerv2 import nets
 from dreamerv2 import ops
 from dreamerv2 import optim
 from dreamerv2 import precision
-from dreamerv2 import world_model
+from dreamerv2 import report
 
 from . import rssm as rssm_lib
 
@@ -45,9 +46,8 @@ class VideoModel(tf.Module):
     kl_loss, kl_value = ops.kl_balance(post['logit'], prior['logit'], **self.config.kl)
     image_loss = dists.image_nll(self.decoder(self.af_rssm.get_feat(post)), data['image'])
     loss = self.config.loss_scales.image * image_loss + self.config.loss_scales.kl * kl_loss
-    metrics = {'image_loss': image_loss, 'kl_loss': kl_loss, 'model_kl': tf.reduce_mean(kl_value),
-               'model_loss': loss, 'post_ent': tf.reduce_mean(dists.categorical(post['logit']).entropy()),
-               'prior_ent': tf.reduce_mean(dists.categorical(prior['logit']).entropy())}
+    metrics = {'image_loss': image_loss, 'kl_loss': kl_loss, 'model_loss': loss,
+               **report.latent_metrics(post, prior, kl_value)}
     return loss, metrics
 
   def _train_impl(self, data):
@@ -68,15 +68,14 @@ class VideoModel(tf.Module):
   def _report_impl(self, data):
     context = self.config.report_context
     seeds = self._seeds(data['image'].shape[1])
-    embed = self.encoder(data['image'][:, :context])
-    post, _ = self.af_rssm.observe(embed, data['is_first'][:, :context], seeds[:context])
-    recon = self.decoder(self.af_rssm.get_feat(post)) + 0.5
-    last = {k: v[:, -1] for k, v in post.items()}
-    prior = self.af_rssm.rollout(last, seeds[context:])
-    openl = self.decoder(self.af_rssm.get_feat(prior)) + 0.5
-    return world_model.video_grid(data['image'], recon, openl)
+    observe = lambda n: self.af_rssm.observe(
+        self.encoder(data['image'][:, :n]), data['is_first'][:, :n], seeds[:n])[0]
+    rollout = lambda last: self.af_rssm.rollout(last, seeds[context:])
+    decode = lambda state: self.decoder(self.af_rssm.get_feat(state))
+    return report.openloop(observe, rollout, decode, context)
 
   def report(self, data):
-    """Truth | model (context reconstruction, then open-loop prior) | error: [T, 3H, nW, 3]."""
+    """Open-loop video prediction for the first few sequences (`report.video_grid`)."""
     data = {k: v[:self.config.report_batch] for k, v in data.items()}
-    return self._report(data).numpy()
+    model = self._report(data).numpy()
+    return report.video_grid(np.asarray(data['image']), model, self.config.report_context)
