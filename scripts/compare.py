@@ -20,7 +20,7 @@ def main():
   parser.add_argument('--reps', type=int, default=2000)
   args = parser.parse_args()
   sys.path.insert(0, str(__import__('pathlib').Path(__file__).resolve().parent.parent))
-  from dreamerv2 import results
+  from apv_ext import results
   runs = results.load_runs(args.paths)
   if not runs:
     sys.exit(f'error: no scores.jsonl under {args.paths}')

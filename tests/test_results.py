@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from dreamerv2 import results
+from apv_ext import results
 
 
 def naive_iqm(values):

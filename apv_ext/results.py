@@ -1,4 +1,4 @@
-"""Reading runs' scores.jsonl and the paper's per-seed curves; IQM with stratified bootstrap CIs.
+"""Comparing runs with the APV paper: runs' scores.jsonl, the paper's per-seed curves, IQM with stratified bootstrap CIs.
 
 Aggregates follow Agarwal et al. 2021 (rliable): the interquartile mean over all
 runs x tasks, and confidence intervals from resampling runs within each task.
