@@ -1,6 +1,7 @@
 """DeepMind Control Suite from pixels: `dmc_<domain>_<task>`."""
-
 import numpy as np
+
+from . import mujoco
 
 
 class DMC:
@@ -15,8 +16,7 @@ class DMC:
       raise ValueError(f"Unknown DMC task '{name}'; known: {known}")
     self._env = suite.load(domain, task, task_kwargs={'random': seed})
     if fast_render:
-      from .metaworld import disable_shadows
-      disable_shadows(self._env.physics.model._model)
+      mujoco.disable_shadows(self._env.physics.model._model)
     # The paper's cameras unless one is given, by id ('1' from a config) or name ('side').
     if camera is None or camera == '':
       camera = 2 if domain == 'quadruped' else 0

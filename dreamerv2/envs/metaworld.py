@@ -1,12 +1,7 @@
 """Meta-world 3 single tasks with 64x64 images from the `corner` camera."""
-
 import numpy as np
 
-
-def disable_shadows(model):
-  """10x faster software rendering; changes the images, so it is a recorded option."""
-  model.light_castshadow[:] = 0
-  model.vis.quality.offsamples = 0
+from . import mujoco
 
 
 class MetaWorld:
@@ -32,7 +27,7 @@ class MetaWorld:
     env.seeded_rand_vec = True
     env.seed(seed)
     if fast_render:
-      disable_shadows(env.model)
+      mujoco.disable_shadows(env.model)
     self._env = env
     self._length = min(length or env.max_path_length, env.max_path_length)
     self._repeat = action_repeat
