@@ -1,11 +1,20 @@
 """Expert videos of Meta-world tasks, rendered exactly like the fine-tuning env.
 
+  python -m apv_ext.collect --out ~/data/mw_videos --episodes 10
+Default tasks: every Meta-world task except the paper's six fine-tuning tasks.
+Frames match the fine-tuning env (corner camera, upright, 64x64); keep --fast_render
+the same as the fine-tuning config's env.fast_render.
+
 TensorFlow-free: runs in its own process (MuJoCo rendering and TF crash together).
 The frames come from `dreamerv2.envs.metaworld.MetaWorld`, the class fine-tuning
 uses, so camera, orientation, size and render settings match by construction.
 """
+import argparse
 import json
+import os
 import pathlib
+import sys
+import traceback
 
 import numpy as np
 
@@ -67,3 +76,51 @@ def collect(out, tasks, episodes, length=500, size=(64, 64), camera='corner', fa
     env.close()
   bar and bar.close()
   return successes
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--out', required=True)
+  parser.add_argument('--tasks', nargs='*', default=None, help='e.g. door_open window_close (default: unseen tasks)')
+  parser.add_argument('--episodes', type=int, default=10)
+  parser.add_argument('--length', type=int, default=500, help='env steps per episode')
+  parser.add_argument('--size', type=int, default=64)
+  parser.add_argument('--camera', default='corner')
+  parser.add_argument('--fast_render', action='store_true', help='no shadows (10x faster rendering)')
+  parser.add_argument('--noise', type=float, default=0.0, help='Gaussian action noise for more varied videos')
+  parser.add_argument('--seed', type=int, default=0)
+  args = parser.parse_args(argv)
+  tasks = args.tasks or unseen_tasks()
+  known = set(unseen_tasks()) | set(FINETUNE_TASKS)
+  unknown = [t for t in tasks if t not in known]
+  if unknown:
+    sys.exit(f'error: unknown Meta-world tasks {unknown}; known: {sorted(known)}')
+  successes = collect(args.out, tasks, args.episodes, args.length, (args.size, args.size), args.camera,
+                      args.fast_render, args.noise, args.seed)
+  if successes:
+    print(f'Wrote {len(successes)} episodes to {args.out}; expert success rate {sum(successes) / len(successes):.2f}.')
+  else:
+    print(f'All episodes already in {args.out}.')
+
+
+def run(argv=None):
+  """main() with a failure as one line; the traceback goes to $APV_ERROR_FILE when the caller set it."""
+  try:
+    main(argv)
+  except KeyboardInterrupt:
+    sys.exit(130)
+  except Exception as e:
+    line = f'{type(e).__name__}: {e}'.splitlines()[0]
+    error_file = os.environ.get('APV_ERROR_FILE')
+    if error_file:
+      with open(error_file, 'w') as f:
+        f.write(traceback.format_exc() + line + '\n')
+    else:
+      print(f'error: {line}', file=sys.stderr)
+      if os.environ.get('DV2_DEBUG'):
+        traceback.print_exc()
+    sys.exit(1)
+
+
+if __name__ == '__main__':
+  run()

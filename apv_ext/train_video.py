@@ -22,13 +22,14 @@ def default_dataset(config, log=print):
   """The embedded default: expert videos of unseen Meta-world tasks (or DMC locomotion), collected once."""
   from apv_ext import collect
   from apv_ext import dmc_videos
+  from apv_ext import video_cache
   from dreamerv2.errors import UserError
   video = config.video
   if video.default == 'dmc':
     return dmc_videos.default_dataset(config, log)
   if video.default != 'metaworld':
     raise UserError(f"video.default is '{video.default}'; expected metaworld or dmc.")
-  cache = pathlib.Path(video.cache or '~/.cache/apv').expanduser()
+  cache = video_cache.default_root(video.cache)
   render = 'fast' if config.env.fast_render else 'full'
   tasks = list(collect.DEFAULT_TASKS[:video.default_tasks])
   camera = f'-{config.env.camera}' if config.env.camera else ''  # The default (corner) keeps the old names.
@@ -37,7 +38,7 @@ def default_dataset(config, log=print):
     return out
   log(f'Collecting the default pre-training videos into {out} ({len(tasks)} unseen Meta-world tasks x '
       f'{video.default_episodes} expert episodes, {render} rendering); this happens once.')
-  cmd = [sys.executable, str(ROOT / 'scripts' / 'collect_metaworld_videos.py'), '--out', str(out),
+  cmd = [sys.executable, '-m', 'apv_ext.collect', '--out', str(out),
          '--tasks', *tasks, '--episodes', str(video.default_episodes), '--length', str(video.default_length),
          '--size', str(config.env.size[0]), '--seed', str(config.seed)]
   if config.env.camera:
@@ -47,7 +48,10 @@ def default_dataset(config, log=print):
   # A fresh interpreter: MuJoCo's renderer must not share a process with TensorFlow. Its own
   # session: on Ctrl-C the main process stops it (subprocess.run kills it on any exception).
   error_file = out / 'collect-error.txt'
-  proc = subprocess.run(cmd, start_new_session=True, env={**os.environ, 'APV_ERROR_FILE': str(error_file)})
+  # It imports this checkout's apv_ext, whatever the working directory.
+  env = {**os.environ, 'APV_ERROR_FILE': str(error_file),
+         'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')]))}
+  proc = subprocess.run(cmd, start_new_session=True, env=env)
   if proc.returncode != 0:
     summary = error_file.read_text().strip().splitlines()[-1] if error_file.exists() else 'no error recorded'
     raise UserError(f'Collecting the default pre-training videos into {out} failed (exit {proc.returncode}): '
