@@ -14,6 +14,7 @@ import pathlib
 
 import numpy as np
 
+from apv_ext import video_cache
 from dreamerv2.errors import UserError
 
 FINETUNE_DOMAINS = ('quadruped', 'hopper')
@@ -85,7 +86,7 @@ def default_dataset(config, log=print):
   if video.dmc_episodes <= 0 or video.dmc_length <= 0:
     raise UserError(f'video.dmc_episodes and video.dmc_length must be positive (got {video.dmc_episodes}, '
                     f'{video.dmc_length}).')
-  root = pathlib.Path(video.cache or '~/.cache/apv').expanduser()
+  root = video_cache.default_root(video.cache)
   render = 'fast' if config.env.fast_render else 'full'
   size, repeat = config.env.size[0], config.env.action_repeat
   camera = f'-{config.env.camera}' if config.env.camera else ''

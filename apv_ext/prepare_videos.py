@@ -2,7 +2,7 @@
 
   python -m apv_ext.prepare_videos SRC [--out DIR] [--workers N]
 SRC is a folder of .npz files (or a dreamerv2 run), video files or an RLBench dataset.
-DIR is the cache root (default ~/.cache/apv), the same as pre-training's --video.cache;
+DIR is the cache root (default $APV_CACHE, else ~/.cache/apv), the same as pre-training's --video.cache;
 pre-training on SRC then finds the cache, and the cache folder printed at the end can be
 given to --load_logdir on its own (e.g. copied to another machine without SRC).
 Re-running converts only added or modified videos; a killed run continues where it stopped.
@@ -18,7 +18,7 @@ from dreamerv2.errors import UserError
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('source')
-  parser.add_argument('--out', default='', help='cache root (default ~/.cache/apv)')
+  parser.add_argument('--out', default='', help='cache root (default $APV_CACHE, else ~/.cache/apv)')
   parser.add_argument('--workers', type=int, default=0, help='decoding processes (default: all cores)')
   parser.add_argument('--format', default='auto', choices=['auto', 'npz', 'video', 'rlbench'])
   parser.add_argument('--cameras', nargs='*', default=list(video_formats.RLBENCH_CAMERAS), help='RLBench cameras')

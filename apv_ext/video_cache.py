@@ -32,7 +32,8 @@ MIN_LENGTH = 2        # Shorter videos are skipped at conversion; the dataset sk
 
 
 def default_root(root=''):
-  return pathlib.Path(root or '~/.cache/apv').expanduser()
+  """The cache root: `root` (--video.cache) if given, else $APV_CACHE, else ~/.cache/apv."""
+  return pathlib.Path(root or os.environ.get('APV_CACHE') or '~/.cache/apv').expanduser()
 
 
 def cache_dir(source, root='', fmt='auto', cameras=video_formats.RLBENCH_CAMERAS, size=64):

@@ -1,7 +1,7 @@
 """The whole APV pipeline on the embedded default, sized for a laptop CPU.
 
   python scripts/pipeline.py --logdir logs/quickstart
-1. collects expert videos of 8 Meta-world tasks (once, into ~/.cache/apv),
+1. collects expert videos of 8 Meta-world tasks (once, into $APV_CACHE or ~/.cache/apv),
 2. pre-trains the action-free video model on them (apv_ext/train_video.py),
 3. fine-tunes APV on a task the videos do not show (apv_ext/train.py).
 Re-running resumes each stage. --configs swaps the size preset (default: small).

@@ -25,3 +25,12 @@ def run_entry(script, *args, timeout=600, check=True):
 @pytest.fixture
 def entry():
   return run_entry
+
+
+@pytest.fixture(scope='session', autouse=True)
+def video_cache_in_tmp(tmp_path_factory):
+  """Tests write only under pytest's temporary directory: the video cache and the embedded
+  default video sets go there (entry points run as subprocesses inherit $APV_CACHE)."""
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setenv('APV_CACHE', str(tmp_path_factory.mktemp('apv_cache')))
+    yield

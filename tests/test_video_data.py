@@ -1,5 +1,6 @@
 """Video data: every format into the cache, skips named, resumable conversion, uniform sampling."""
 import json
+import pathlib
 import struct
 import subprocess
 import sys
@@ -353,3 +354,12 @@ def test_dmc_default_collection_pretraining_and_dataset_identity(entry, tmp_path
   other = marked_videos(tmp_path / 'other', 3, length=20)
   resumed = entry(*args, '--load_logdir', other, '--steps', '4', check=False)
   assert resumed.returncode == 2 and 'allow_new_data' in resumed.stderr, resumed.stderr[-2000:]
+
+
+def test_cache_root_from_flag_then_env_then_home(monkeypatch, tmp_path):
+  monkeypatch.setenv('APV_CACHE', str(tmp_path / 'env'))
+  assert video_cache.default_root('') == tmp_path / 'env'
+  assert video_cache.default_root(str(tmp_path / 'flag')) == tmp_path / 'flag'
+  assert video_cache.cache_dir(tmp_path, '').parent == tmp_path / 'env' / 'videos'
+  monkeypatch.delenv('APV_CACHE')
+  assert video_cache.default_root('') == pathlib.Path('~/.cache/apv').expanduser()
