@@ -43,7 +43,7 @@ def video_grid(truth, model, context):
 
   truth: [B, T, H, W, C] uint8; model: [B, T, H, W, C] float in [0, 1] (frames before
   `context` are reconstructions, the rest open-loop predictions). Returns
-  [T, bar + 3H, label + B*W, 3] float32 in [0, 1]: a bar on top of every frame is green
+  [T, bar + 3H, label + B*W, 3] float32 in [0, 1], both sides even: a bar on top of every frame is green
   while the model observes (t < context) and red once it predicts; a column on the
   left names the rows; error is (model - truth + 1) / 2, so grey means exact.
   """
@@ -58,8 +58,11 @@ def video_grid(truth, model, context):
   rows = np.concatenate([truth, model, error], 2)  # [B, T, 3H, W, 3]
   rows = rows.transpose(1, 2, 0, 3, 4).reshape(length, 3 * height, batch * width, 3)
   labels = np.concatenate([_text(name, height) for name in ROWS], 0)  # [3H, L, 3]
+  # Even sides: H.264 encoders refuse odd frame sizes.
+  labels = np.pad(labels, ((0, 0), (0, (labels.shape[1] + batch * width) % 2), (0, 0)))
   rows = np.concatenate([np.broadcast_to(labels, (length,) + labels.shape), rows], 2)
-  bar = np.zeros((length, max(2, height // 16), rows.shape[2], 3), np.float32)
+  bar_height = max(2, height // 16)
+  bar = np.zeros((length, bar_height + (bar_height + 3 * height) % 2, rows.shape[2], 3), np.float32)
   observed = np.arange(length) < context
   bar[observed] = CONTEXT_COLOR
   bar[~observed] = PREDICT_COLOR

@@ -17,9 +17,9 @@ def grid_inputs(seed=0):
 def test_video_grid_rows_match_truth_model_and_error():
   truth, model = grid_inputs()
   grid = report.video_grid(truth, model, CONTEXT)
-  bar = max(2, H // 16)
-  label = grid.shape[2] - B * W
-  assert grid.shape == (T, bar + 3 * H, label + B * W, 3) and grid.dtype == np.float32
+  bar, label = grid.shape[1] - 3 * H, grid.shape[2] - B * W
+  assert grid.shape[0] == T and grid.shape[3] == 3 and grid.dtype == np.float32
+  assert bar >= 2 and grid.shape[1] % 2 == 0 and grid.shape[2] % 2 == 0  # H.264 needs even sides.
   assert label > 0 and 0.0 <= grid.min() and grid.max() <= 1.0
   for b in range(B):
     cols = slice(label + b * W, label + (b + 1) * W)
@@ -31,7 +31,7 @@ def test_video_grid_rows_match_truth_model_and_error():
 def test_video_grid_marks_the_end_of_context():
   truth, model = grid_inputs()
   grid = report.video_grid(truth, model, CONTEXT)
-  bar = grid[:, :max(2, H // 16)]
+  bar = grid[:, :grid.shape[1] - 3 * H]
   for t in range(T):
     color = report.CONTEXT_COLOR if t < CONTEXT else report.PREDICT_COLOR
     np.testing.assert_allclose(bar[t], np.broadcast_to(color, bar[t].shape), atol=1e-6)
@@ -41,7 +41,7 @@ def test_video_grid_marks_the_end_of_context():
 def test_video_grid_labels_each_row():
   truth, model = grid_inputs()
   grid = report.video_grid(truth, model, CONTEXT)
-  bar, label = max(2, H // 16), grid.shape[2] - B * W
+  bar, label = grid.shape[1] - 3 * H, grid.shape[2] - B * W
   column = grid[:, bar:, :label]
   # Same label in every frame; text drawn in each row, different per row.
   assert np.array_equal(column, np.broadcast_to(column[0], column.shape))
@@ -50,12 +50,16 @@ def test_video_grid_labels_each_row():
   assert not np.array_equal(rows[0], rows[1]) and not np.array_equal(rows[1], rows[2])
 
 
-def test_video_grid_exact_model_gives_grey_error_and_accepts_gray_frames():
-  truth = np.random.default_rng(1).integers(0, 256, (1, T, H, W, 1), dtype=np.uint8)
+def test_video_grid_exact_model_gives_grey_error_and_accepts_gray_frames(tmp_path):
+  # Odd sizes too: the grid's sides come out even.
+  truth = np.random.default_rng(1).integers(0, 256, (1, T, H + 1, W + 1, 1), dtype=np.uint8)
   grid = report.video_grid(truth, truth / 255.0, 0)
-  bar, label = max(2, H // 16), grid.shape[2] - W
-  assert grid.shape[-1] == 3
-  np.testing.assert_allclose(grid[:, bar + 2 * H:, label:], 0.5, atol=1e-6)
+  bar, label = grid.shape[1] - 3 * (H + 1), grid.shape[2] - (W + 1)
+  assert grid.shape[-1] == 3 and grid.shape[1] % 2 == 0 and grid.shape[2] % 2 == 0
+  from dreamerv2 import logger
+  logger.write_video(tmp_path / 'grid.mp4', grid)  # The encoder takes it.
+  assert (tmp_path / 'grid.mp4').stat().st_size > 0
+  np.testing.assert_allclose(grid[:, bar + 2 * (H + 1):, label:], 0.5, atol=1e-6)
   np.testing.assert_allclose(grid[:, :bar], np.broadcast_to(report.PREDICT_COLOR, grid[:, :bar].shape), atol=1e-6)
 
 
@@ -125,9 +129,8 @@ def test_video_model_and_world_model_share_the_report():
   for model, inputs in models:
     config = model.config
     grid = model.report(inputs)
-    bar = max(2, 64 // 16)
-    label = grid.shape[2] - config.report_batch * 64
-    assert grid.shape == (12, bar + 3 * 64, label + config.report_batch * 64, 3)
+    bar, label = grid.shape[1] - 3 * 64, grid.shape[2] - config.report_batch * 64
+    assert grid.shape[0] == 12 and bar >= 2 and label > 0 and grid.shape[2] % 2 == 0
     np.testing.assert_allclose(grid[:, bar:bar + 64, label:label + 64], image[0] / 255.0, atol=1e-6)
     np.testing.assert_allclose(grid[config.report_context - 1, 0, 0], report.CONTEXT_COLOR, atol=1e-6)
     np.testing.assert_allclose(grid[config.report_context, 0, 0], report.PREDICT_COLOR, atol=1e-6)
