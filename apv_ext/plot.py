@@ -57,7 +57,7 @@ def curves(runs, task):
 def final_scores(runs, reference, tasks):
   """{group: {task: per-run values}} at each task's last step all of its runs reached, the paper's
   at its nearest grid step; and the off-grid matches made, as (task, our step, paper step)."""
-  from dreamerv2 import results
+  from apv_ext import results
   finals, off_grid = collections.defaultdict(dict), []
   for task in tasks:
     key = metric_of(task)
@@ -78,7 +78,7 @@ def final_scores(runs, reference, tasks):
 
 def aggregate(finals, reps=2000):
   """{group: (IQM, low, high, tasks, runs)} over runs x tasks, for groups covering the same tasks."""
-  from dreamerv2 import results
+  from apv_ext import results
   out = {}
   for group, scores in finals.items():
     allv = np.concatenate([np.asarray(v, np.float64) for v in scores.values()])
@@ -91,7 +91,7 @@ def plot(paths, out, reference_dir=None, reps=2000, log=print):
   import matplotlib
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
-  from dreamerv2 import results
+  from apv_ext import results
   from dreamerv2.errors import UserError
 
   runs = results.load_runs(paths)

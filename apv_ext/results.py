@@ -15,7 +15,7 @@ import numpy as np
 from . import jsonl
 
 # The paper's curves ship as package data of apv_ext (a path only: dreamerv2 never imports apv_ext).
-REFERENCE = pathlib.Path(__file__).resolve().parent.parent / 'apv_ext' / 'reference'
+REFERENCE = pathlib.Path(__file__).resolve().parent / 'reference'
 
 
 def _preset(folder):

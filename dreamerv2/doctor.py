@@ -195,7 +195,8 @@ def main(argv=None):
   parser = argparse.ArgumentParser(prog='apv-doctor', description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--logdir', default='logs', help='where runs will write (free disk is checked there)')
-  parser.add_argument('--cache', default='~/.cache/apv', help='the video cache root (video.cache)')
+  parser.add_argument('--cache', default=os.environ.get('APV_CACHE') or '~/.cache/apv',
+                      help='the video cache root (video.cache; default $APV_CACHE, else ~/.cache/apv)')
   parser.add_argument('--only', nargs='+', choices=GROUPS, default=GROUPS, help='run only these groups of checks')
   parser.add_argument('--render', action='store_true', help=argparse.SUPPRESS)  # The render worker.
   args = parser.parse_args(argv)

@@ -25,11 +25,11 @@ def pretrained(tmp_path_factory):
   import numpy as np
   import tensorflow as tf
   from apv_ext import config as apv_config
-  from apv_ext import pretrain
+  from apv_ext import video_model
   from dreamerv2 import checkpoint as ckpt_lib
   logdir = tmp_path_factory.mktemp('pretrain')
   config = apv_config.parse(['--configs', 'debug', '--logdir', str(logdir)])
-  model = pretrain.VideoModel(config)
+  model = video_model.VideoModel(config)
   b, t = config.dataset.batch, config.dataset.length
   is_first = np.zeros((b, t), bool)
   is_first[:, 0] = True

@@ -34,7 +34,7 @@ def test_non_editable_install_finds_its_package_data(tmp_path):
 import pathlib, sys
 import apv_ext, dreamerv2
 from apv_ext import config
-from dreamerv2 import results
+from apv_ext import results
 assert pathlib.Path(apv_ext.__file__).parent.parent == pathlib.Path(sys.argv[1]), apv_ext.__file__
 c = config.parse(['--configs', 'metaworld', 'debug'])
 ref = results.load_reference()
