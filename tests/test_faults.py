@@ -14,7 +14,7 @@ from conftest import ROOT
 from dreamerv2 import jsonl
 from dreamerv2 import lock as lock_lib
 from dreamerv2 import replay as replay_lib
-from dreamerv2 import results
+from apv_ext import results
 from dreamerv2.errors import UserError
 
 TRAIN = 'dreamerv2/train.py'

@@ -58,3 +58,21 @@ def test_benchmark_on_debug_sizes(entry, tmp_path):
     assert abs(float(row[pct][:-1]) - 100 * gflops / float(peaks[0])) <= 1.0  # fp32: % of the fp32 peak.
     assert row[pct + 1].endswith('%') and float(row[pct + 1][:-1]) > 0  # Per CPU second.
   assert 'ms/update' in table and 'peak RSS' in table
+
+
+def test_collector_module_failure_is_one_line(tmp_path):
+  """`python -m apv_ext.collect` as train_video.py runs it: a failure's traceback goes to
+  $APV_ERROR_FILE and the exit code is 1."""
+  import os
+  import subprocess
+  import sys
+  from conftest import ROOT
+  error_file = tmp_path / 'error.txt'
+  (tmp_path / 'file').write_text('')  # --out under a file: the collection cannot write.
+  env = {**os.environ, 'APV_ERROR_FILE': str(error_file), 'PYTHONPATH': str(ROOT)}
+  proc = subprocess.run([sys.executable, '-m', 'apv_ext.collect', '--out', str(tmp_path / 'file' / 'out'),
+                         '--tasks', 'window_close', '--episodes', '1', '--length', '2'],
+                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  lines = error_file.read_text().strip().splitlines()
+  assert lines[0].startswith('Traceback') and lines[-1].startswith(('FileExistsError', 'NotADirectoryError'))
