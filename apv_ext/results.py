@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from . import jsonl
+from dreamerv2 import jsonl
 
-# The paper's curves ship as package data of apv_ext (a path only: dreamerv2 never imports apv_ext).
+# The paper's curves ship as package data beside this module.
 REFERENCE = pathlib.Path(__file__).resolve().parent / 'reference'
 
 
