@@ -90,6 +90,8 @@ def main(argv=None):
   parser.add_argument('--noise', type=float, default=0.0, help='Gaussian action noise for more varied videos')
   parser.add_argument('--seed', type=int, default=0)
   args = parser.parse_args(argv)
+  from dreamerv2.envs import gl
+  gl.check_backend()  # Before metaworld imports mujoco: a missing GL library is one clear line.
   tasks = args.tasks or unseen_tasks()
   known = set(unseen_tasks()) | set(FINETUNE_TASKS)
   unknown = [t for t in tasks if t not in known]
@@ -113,6 +115,7 @@ def run(argv=None):
     line = f'{type(e).__name__}: {e}'.splitlines()[0]
     error_file = os.environ.get('APV_ERROR_FILE')
     if error_file:
+      os.makedirs(os.path.dirname(error_file), exist_ok=True)
       with open(error_file, 'w') as f:
         f.write(traceback.format_exc() + line + '\n')
     else:
