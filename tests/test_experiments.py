@@ -6,6 +6,7 @@ heaviest test module (four real training runs, two at a time, run once per modul
 """
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -38,6 +39,18 @@ def pretrained(tmp_path_factory):
   ckpt_lib.Checkpoint(logdir / 'checkpoint', model=model).save(1, {'updates': 1})
   config.save(str(logdir / 'config.yaml'))
   return logdir
+
+
+def command_lines():
+  """Every process's command line, from /proc (slim images such as the Docker one have no `ps`)."""
+  lines = []
+  for proc in pathlib.Path('/proc').iterdir():
+    try:
+      if proc.name.isdigit():
+        lines.append((proc / 'cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace').strip())
+    except OSError:  # The process ended while we looked.
+      continue
+  return lines
 
 
 def sweep_cmd(sweepdir, pretrained):
@@ -76,8 +89,7 @@ def sweep(tmp_path_factory, pretrained):
   start = time.time()
   out['first'], _ = proc.communicate(timeout=120)
   out['first_seconds'], out['first_code'] = time.time() - start, proc.returncode
-  out['left_running'] = [line for line in subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True)
-                         .stdout.splitlines() if f'--logdir {sweepdir}/' in line]
+  out['left_running'] = [args for args in command_lines() if f'--logdir {sweepdir}/' in args]
   # What each interrupted run saved, read now: training on rotates old checkpoints away.
   out['saved'] = [json.loads((p.parent / p.read_text().strip() / 'extra.json').read_text())
                   for p in sweepdir.glob('*/dummy_image/*/checkpoint/latest')]
